@@ -28,6 +28,7 @@ from apache_beam.options.pipeline_options import (
   StandardOptions,
 )
 
+from pipeline.direct_runner_metrics import give_each_bundle_its_own_metrics
 from pipeline.options import bigtable_project_id, validate
 from transforms import accounting
 from transforms.bigtable import WriteCountsToBigtable
@@ -126,7 +127,8 @@ def accounting_summary(result) -> dict[str, int]:
   summary = {name: 0 for name in (accounting.READ, *accounting.OUTCOMES)}
   for counter in query['counters']:
     name = counter.key.metric.name
-    summary[name] = summary.get(name, 0) + (counter.committed or 0)
+    if name in summary:
+      summary[name] += counter.committed or 0
   return summary
 
 
@@ -144,12 +146,13 @@ def run(argv: list[str] | None = None) -> None:
       sort_keys=True,
     ),
   )
+  if runner == LOCAL_RUNNER:
+    give_each_bundle_its_own_metrics()
   pipeline = beam.Pipeline(options=options)
   build_pipeline(pipeline, options)
   result = pipeline.run()
-  if runner in _DATAFLOW_RUNNERS:
-    return
-  _wait_until_stopped(result)
+  if runner == LOCAL_RUNNER:
+    _wait_until_stopped(result)
 
 
 def _wait_until_stopped(result) -> None:

@@ -68,6 +68,20 @@ def row_key(
   )
 
 
+def window_start_prefix(
+  video_id: str, window_start: datetime.datetime
+) -> bytes:
+  """The key prefix of this video's rows for windows starting at window_start.
+
+  Window starts are fixed width, so these prefixes sort in time order and
+  bound a scan of a time range of one video.
+  """
+  start = window_start.astimezone(datetime.timezone.utc)
+  return video_prefix(video_id) + (
+    f'{start.strftime(_WINDOW_START_FORMAT)}{_SEPARATOR}'.encode('ascii')
+  )
+
+
 def parse_row_key(key: bytes) -> tuple[str, datetime.datetime, int]:
   """Inverse of row_key: (video_id, window_start, window_size_sec)."""
   encoded_video, start, granularity = key.decode('ascii').split(_SEPARATOR)

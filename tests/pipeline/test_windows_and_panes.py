@@ -1,46 +1,66 @@
-"""Windows, panes and lateness, end to end on the DirectRunner (TestStream).
+"""Windows, panes, lateness and accounting on the DirectRunner (TestStream).
 
-Case names refer to ../shared/CASES.md.
+Case names refer to ../shared/CASES.md. The processing clock is stopped at
+10:10 so that event times of the test day are never "in the future".
 """
 
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.utils.windowed_value import PaneInfoTiming
 
-from pipeline.pipeline import LOCAL_RUNNER, build_pipeline
-from tests.streams import clock_at, options, stream, view
+from pipeline.pipeline import LOCAL_RUNNER, accounting_summary, build_pipeline
+from tests.streams import clock_at, options, raw, stream, view
 
-
-def _panes(counts):
-  """(video, views) per pane -> (video, window start, views, timing)."""
-
-  class _Describe(beam.DoFn):
-    def process(
-      self, video_count, w=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam
-    ):
-      video_id, views = video_count
-      yield (
-        video_id,
-        w.start.to_utc_datetime().strftime('%H:%M:%S'),
-        views,
-        pane.timing,
-      )
-
-  return counts | beam.ParDo(_Describe())
+ON_TIME, LATE, EARLY = (
+  PaneInfoTiming.ON_TIME,
+  PaneInfoTiming.LATE,
+  PaneInfoTiming.EARLY,
+)
 
 
-def _run(test_stream, clock='10:10:00', **flags):
+class _DescribePane(beam.DoFn):
+  """(video, views) -> (video, window start HH:MM:SS, views, pane timing)."""
+
+  def process(
+    self, video_count, w=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam
+  ):
+    video_id, views = video_count
+    yield (
+      video_id,
+      w.start.to_utc_datetime().strftime('%H:%M:%S'),
+      views,
+      pane.timing,
+    )
+
+
+def _count(test_stream, expected_panes, expected_dead_letters, **flags):
+  """Runs the pipeline over test_stream; returns the accounting counters."""
   p = TestPipeline(runner=LOCAL_RUNNER, options=options(**flags))
   outputs = build_pipeline(
-    p, p.options, source=test_stream, clock=clock_at(clock), write_results=False
+    p,
+    p.options,
+    source=test_stream,
+    clock=clock_at('10:10:00'),
+    write_results=False,
   )
-  return p, outputs
+  assert_that(
+    outputs.counts | beam.ParDo(_DescribePane()),
+    equal_to(expected_panes),
+    label='Panes',
+  )
+  assert_that(
+    outputs.dead_letters | beam.Map(lambda d: (d.data, d.reason)),
+    equal_to(expected_dead_letters),
+    label='DeadLetters',
+  )
+  result = p.run()
+  result.wait_until_finish()
+  return accounting_summary(result)
 
 
-def test_c4_late_view_within_lateness_raises_the_count():
-  # v1: 3 views on time in W10:00, a 4th after the watermark passed the
-  # window end (late, within 60 s), a 5th after 10:02:00 (too late).
-  test_stream = stream(
+def _c4_stream():
+  return stream(
     ('watermark', '10:00:00'),
     ('10:00:20', [view('v1', '10:00:10'), view('v1', '10:00:20')]),
     ('watermark', '10:00:30'),
@@ -50,15 +70,165 @@ def test_c4_late_view_within_lateness_raises_the_count():
     ('watermark', '10:03:20'),
     ('10:03:20', [view('v1', '10:00:55')]),
   )
-  p, outputs = _run(test_stream, allowed_lateness_sec=60)
-  assert_that(
-    _panes(outputs.counts),
-    equal_to([('v1', '10:00:00', 3, 1), ('v1', '10:00:00', 4, 2)]),
-    label='Panes',
+
+
+def test_c4_late_view_within_lateness_raises_the_count():
+  # Three views before the watermark passes 10:01:00 (on-time pane 3); the
+  # view at :50 arrives at watermark 10:01:10, within 60 s of lateness (late
+  # pane 4); the view at :55 arrives at 10:03:20, after 10:02:00: too late.
+  summary = _count(
+    _c4_stream(),
+    [('v1', '10:00:00', 3, ON_TIME), ('v1', '10:00:00', 4, LATE)],
+    [(view('v1', '10:00:55').data, 'too late')],
+    allowed_lateness_sec=60,
+  )
+  assert summary == {
+    'views_read': 5,
+    'views_counted': 4,
+    'views_duplicate': 0,
+    'views_malformed': 0,
+    'views_too_late': 1,
+  }
+
+
+def test_c4_without_lateness_both_late_views_are_too_late():
+  summary = _count(
+    _c4_stream(),
+    [('v1', '10:00:00', 3, ON_TIME)],
+    [
+      (view('v1', '10:00:50').data, 'too late'),
+      (view('v1', '10:00:55').data, 'too late'),
+    ],
+    allowed_lateness_sec=0,
+  )
+  assert summary['views_counted'] == 3
+  assert summary['views_too_late'] == 2
+
+
+def test_several_videos_and_windows_are_counted_apart():
+  # v1: 2 in W10:00, 1 in W10:01; v2: 1 in W10:00; a malformed message in
+  # between is dead-lettered and does not disturb the others.
+  test_stream = stream(
+    (
+      '10:00:30',
+      [
+        view('v1', '10:00:05'),
+        view('v2', '10:00:06'),
+        raw(b'{"videoId": "v1"'),
+        view('v1', '10:00:59.999'),
+      ],
+    ),
+    ('10:01:30', [view('v1', '10:01:00')]),
+  )
+  summary = _count(
+    test_stream,
+    [
+      ('v1', '10:00:00', 2, ON_TIME),
+      ('v2', '10:00:00', 1, ON_TIME),
+      ('v1', '10:01:00', 1, ON_TIME),
+    ],
+    [(b'{"videoId": "v1"', 'not JSON')],
+  )
+  assert summary['views_read'] == 5
+  assert summary['views_malformed'] == 1
+  assert summary['views_counted'] == 4
+
+
+def test_c1_views_without_event_time_fall_back_to_publish_time_visibly():
+  # v1 carries ts; both v9 views carry neither ts nor eventTime, so they
+  # take their publish times (10:00:40 and 10:01:05): one per window.
+  test_stream = stream(
+    (
+      '10:00:40',
+      [view('v1', attributes={'ts': '2026-12-03T10:00:30Z'}), view('v9')],
+    ),
+    ('10:01:05', [view('v9')]),
+  )
+  p = TestPipeline(
+    runner=LOCAL_RUNNER, options=options(timestamp_attribute='ts')
+  )
+  outputs = build_pipeline(
+    p,
+    p.options,
+    source=test_stream,
+    clock=clock_at('10:10:00'),
+    write_results=False,
   )
   assert_that(
-    outputs.dead_letters | beam.Map(lambda d: d.reason),
-    equal_to(['too late']),
-    label='DeadLetters',
+    outputs.counts | beam.ParDo(_DescribePane()),
+    equal_to(
+      [
+        ('v1', '10:00:00', 1, ON_TIME),
+        ('v9', '10:00:00', 1, ON_TIME),
+        ('v9', '10:01:00', 1, ON_TIME),
+      ]
+    ),
   )
-  p.run()
+  result = p.run()
+  result.wait_until_finish()
+  counters = {
+    c.key.metric.name: c.committed
+    for c in result.metrics().query()['counters']
+    if c.key.metric.name.startswith('event_time_from_')
+  }
+  assert counters == {
+    'event_time_from_attribute': 1,
+    'event_time_from_publish_time': 2,
+  }
+
+
+def test_c2_bad_time_attribute_does_not_poison_its_neighbours():
+  test_stream = stream(
+    (
+      '10:00:40',
+      [
+        view('v1', attributes={'ts': '2026-12-03T10:00:30Z'}),
+        view('v2', attributes={'ts': 'yesterday'}),
+      ],
+    ),
+  )
+  summary = _count(
+    test_stream,
+    [('v1', '10:00:00', 1, ON_TIME)],
+    [(view('v2').data, 'bad event time')],
+    timestamp_attribute='ts',
+  )
+  assert summary['views_counted'] == 1
+  assert summary['views_malformed'] == 1
+
+
+def test_c5_early_panes_only_ever_rise():
+  # Early firings every second of processing time; each view is followed
+  # by a watermark step so a processing-time firing can happen in between.
+  # Accumulating panes would be 2, 3, 3 (on time, nothing new), 4: the
+  # repeated 3 is dropped, so what reaches Bigtable is 2, 3, 4.
+  test_stream = (
+    beam.testing.test_stream.TestStream()
+    .advance_watermark_to(_ts('10:00:00'))
+    .add_elements([view('v1', '10:00:10'), view('v1', '10:00:20')])
+    .advance_processing_time(2)
+    .advance_watermark_to(_ts('10:00:30'))
+    .add_elements([view('v1', '10:00:40')])
+    .advance_processing_time(2)
+    .advance_watermark_to(_ts('10:01:10'))
+    .add_elements([view('v1', '10:00:50')])
+    .advance_watermark_to_infinity()
+  )
+  summary = _count(
+    test_stream,
+    [
+      ('v1', '10:00:00', 2, EARLY),
+      ('v1', '10:00:00', 3, EARLY),
+      ('v1', '10:00:00', 4, LATE),
+    ],
+    [],
+    early_firing_sec=1,
+    allowed_lateness_sec=60,
+  )
+  assert summary['views_counted'] == 4
+
+
+def _ts(hhmmss):
+  from tests.streams import ts
+
+  return ts(hhmmss)
