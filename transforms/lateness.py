@@ -15,7 +15,6 @@ the GroupByKey while it travels there and the watermark moves on.
 
 import logging
 import time
-import typing
 import zlib
 from collections.abc import Callable
 
