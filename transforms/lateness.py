@@ -15,6 +15,7 @@ the GroupByKey while it travels there and the watermark moves on.
 
 import logging
 import time
+import typing
 import zlib
 from collections.abc import Callable
 
@@ -166,7 +167,9 @@ class DropTooLateViews(beam.PTransform):
   def expand(self, views):
     return (
       views
-      | 'KeyByShard' >> beam.WithKeys(_shard)
+      # An int key has a deterministic coder, as state and timers need.
+      | 'KeyByShard'
+      >> beam.WithKeys(_shard).with_output_types(tuple[int, typing.Any])
       | 'GateOnWatermark'
       >> beam.ParDo(self._fn).with_outputs(DEAD_LETTER_TAG, main='views')
     )
