@@ -1,5 +1,6 @@
 """Every flag of the view-count pipeline, and the checks made before launch."""
 
+import math
 import re
 
 from apache_beam.options.pipeline_options import (
@@ -141,9 +142,12 @@ def validate(options: PipelineOptions) -> ViewCountOptions:
       f'--early_firing_sec must be a positive number of seconds, not '
       f'{opts.early_firing_sec}; leave it out to disable early counts'
     )
-  if opts.max_future_skew_sec < 0:
+  # float() also reads 'nan' and 'inf', which bound nothing and make every
+  # event time check raise.
+  if not 0 <= opts.max_future_skew_sec < math.inf:
     raise InvalidOptionsError(
-      f'--max_future_skew_sec must be 0 or more, not {opts.max_future_skew_sec}'
+      '--max_future_skew_sec must be a finite number of seconds, 0 or '
+      f'more, not {opts.max_future_skew_sec}'
     )
   if not opts.bigtable_instance_id:
     raise InvalidOptionsError('--bigtable_instance_id is required')

@@ -17,11 +17,14 @@ MAX_VIDEO_ID_BYTES = 1024
 # anything before this is treated as a unit mistake, not a real view.
 EARLIEST_EVENT_TIME = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
 
+# ASCII digits only, and \Z rather than $, which also matches before a
+# trailing newline.
 _RFC3339 = re.compile(
   r'^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})'
-  r'(?:\.(?P<fraction>\d+))?(?P<zone>[Zz]|[+-]\d{2}:\d{2})$'
+  r'(?:\.(?P<fraction>\d+))?(?P<zone>[Zz]|[+-]\d{2}:\d{2})\Z',
+  re.ASCII,
 )
-_DIGITS = re.compile(r'^-?\d+$')
+_DIGITS = re.compile(r'^-?\d+\Z', re.ASCII)
 
 
 class MalformedEvent(ValueError):
@@ -94,11 +97,14 @@ def _video_id(payload: dict) -> str:
 
 
 def _optional_string(payload: dict, field: str) -> str | None:
+  """A string or integer id; any other value is treated as absent.
+
+  DESIGN.md makes a view malformed only for its videoId or its event time,
+  so an odd optional id must not cost the view; it just cannot dedup.
+  """
   value = payload.get(field)
-  if value is None:
-    return None
   if isinstance(value, bool) or not isinstance(value, str | int):
-    raise MalformedEvent(f'{field} not a string', type(value).__name__)
+    return None
   return str(value)
 
 
@@ -147,7 +153,14 @@ def parse_event_time(value: object) -> datetime.datetime:
   if not isinstance(value, str):
     raise MalformedEvent('bad event time', type(value).__name__)
   if _DIGITS.match(value):
-    return _from_epoch_millis(int(value))
+    try:
+      millis = int(value)
+    except ValueError as e:
+      # More digits than int() converts (4,300): far out of range anyway.
+      raise MalformedEvent(
+        'bad event time', f'{len(value)} digits is out of range'
+      ) from e
+    return _from_epoch_millis(millis)
   match = _RFC3339.match(value)
   if not match:
     raise MalformedEvent(
@@ -160,12 +173,15 @@ def parse_event_time(value: object) -> datetime.datetime:
     return datetime.datetime.fromisoformat(
       f'{match["date"]}T{match["time"]}.{fraction}{zone}'
     ).astimezone(datetime.UTC)
-  except ValueError as e:
+  except (ValueError, OverflowError) as e:
+    # OverflowError: a valid offset that moves year 1 or 9999 out of range.
     raise MalformedEvent('bad event time', str(e)) from e
 
 
 def _from_epoch_millis(millis: float) -> datetime.datetime:
-  if not math.isfinite(millis):
+  # An int (JSON has no size limit) is not checked here: math.isfinite
+  # raises OverflowError for one beyond a float's range.
+  if isinstance(millis, float) and not math.isfinite(millis):
     raise MalformedEvent('bad event time', repr(millis))
   try:
     return datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC) + (
