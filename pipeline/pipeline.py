@@ -43,7 +43,8 @@ _LOGGER = logging.getLogger(__name__)
 # fails offline and wastes the start-up; the bundle-based DirectRunner is
 # the one that runs streaming pipelines anyway.
 LOCAL_RUNNER = 'BundleBasedDirectRunner'
-_DATAFLOW_RUNNERS = ('DataflowRunner', 'TestDataflowRunner')
+_LOCAL_RUNNER_NAMES = ('direct', 'bundlebaseddirect', 'switchingdirect')
+_DATAFLOW_RUNNER_NAMES = ('dataflow', 'testdataflow')
 
 
 class PipelineOutputs(NamedTuple):
@@ -99,11 +100,10 @@ def build_pipeline(
 
 def _pubsub_source(options: PipelineOptions) -> beam.PTransform:
   opts = validate(options)
-  runner = options.view_as(StandardOptions).runner
   # Beam's DirectRunner raises NotImplementedError for id_label, in a
   # background thread while the main thread carries on; only Dataflow
   # deduplicates by it.
-  id_label = opts.id_attribute if runner in _DATAFLOW_RUNNERS else None
+  id_label = opts.id_attribute if runs_on_dataflow(options) else None
   return ReadFromPubSub(
     topic=opts.input_topic,
     subscription=opts.input_subscription,
@@ -112,9 +112,20 @@ def _pubsub_source(options: PipelineOptions) -> beam.PTransform:
   )
 
 
+def _runner_name(options: PipelineOptions) -> str:
+  """The runner as Beam spells it loosely: 'dataflow' is DataflowRunner."""
+  runner = options.view_as(StandardOptions).runner or 'direct'
+  return runner.lower().removesuffix('runner')
+
+
+def runs_on_dataflow(options: PipelineOptions) -> bool:
+  return _runner_name(options) in _DATAFLOW_RUNNER_NAMES
+
+
 def resolve_runner(options: PipelineOptions) -> str:
+  """Any spelling of the DirectRunner becomes the bundle-based one."""
   standard = options.view_as(StandardOptions)
-  if standard.runner in (None, 'DirectRunner'):
+  if _runner_name(options) in _LOCAL_RUNNER_NAMES:
     standard.runner = LOCAL_RUNNER
   return standard.runner
 

@@ -46,7 +46,8 @@ class _ToCountRowFn(beam.DoFn):
       schema.WindowCount(
         video_id=video_id,
         window_start=pane_window.start.to_utc_datetime(has_tz=True),
-        window_size_sec=int(pane_window.end - pane_window.start),
+        window_size_sec=(pane_window.end - pane_window.start).micros
+        // 1_000_000,
         views=views,
       )
     )

@@ -1,0 +1,275 @@
+"""The whole job on the local emulators, checked against the exact truth.
+
+What ``./run_local.sh`` runs: start the emulators (or use the ones named by
+PUBSUB_EMULATOR_HOST and BIGTABLE_EMULATOR_HOST), provision, start
+``python -m pipeline`` on the DirectRunner, publish synthetic views for a
+bounded time, wait for their windows to close, verify Bigtable exactly,
+print the top videos and the accounting, and stop everything it started.
+Exits 0 only when every count is exact and every message is accounted for.
+"""
+
+import argparse
+import contextlib
+import json
+import logging
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from transforms import accounting
+from viewcounts import emulators, provision, publish, query, verify
+from viewcounts.resources import Resources
+
+_LOGGER = logging.getLogger(__name__)
+
+# The DirectRunner's Pub/Sub read waits up to 30 s in a pull when the
+# subscription is empty, and only then moves the watermark on; a window can
+# therefore fire that long after it ends.
+PULL_WAIT_SEC = 30
+_ACCOUNTING_LINE = re.compile(r'Accounting: (\{.*\})')
+
+
+class RunReport(NamedTuple):
+  published: int
+  windows: int
+  comparison: verify.Comparison
+  accounting: dict[str, int]
+  wall_sec: float
+
+  @property
+  def balanced(self) -> bool:
+    """Every published view was read and ended in exactly one place."""
+    outcomes = sum(self.accounting.get(name, 0) for name in accounting.OUTCOMES)
+    read = self.accounting.get(accounting.READ, 0)
+    return read == self.published and outcomes == read
+
+  @property
+  def ok(self) -> bool:
+    return self.comparison.exact and self.balanced
+
+
+def main(argv: list[str] | None = None) -> int:
+  args = _parse_args(argv)
+  logging.basicConfig(
+    level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s'
+  )
+  os.makedirs(args.work_dir, exist_ok=True)
+  try:
+    with emulators.running_emulators(
+      log_dir=os.path.join(args.work_dir, 'emulators')
+    ) as env:
+      os.environ.update(env)
+      report = run(args, Resources())
+      # Before the emulators stop: the report reads the table once more.
+      _print_report(report, Resources())
+  except emulators.EmulatorsUnavailable as e:
+    print(f'\nCannot run locally: {e}', file=sys.stderr)
+    return 2
+  return 0 if report.ok else 1
+
+
+def run(args: argparse.Namespace, resources: Resources) -> RunReport:
+  """Provision, count and verify; assumes the emulators' env is set."""
+  started = time.monotonic()
+  provision.provision(resources)
+  pipeline_log = os.path.join(args.work_dir, 'pipeline.log')
+  with _running_pipeline(resources, args, pipeline_log) as pipeline:
+    published = publish.publish_synthetic(
+      resources.topic_path,
+      rate=args.rate,
+      duration_sec=args.duration_sec,
+      videos=args.videos,
+      seed=args.seed,
+      window_size_sec=args.window_size_sec,
+    )
+    _LOGGER.info('%s', published.summary())
+    wait_sec = _close_wait_sec(args.window_size_sec)
+    _LOGGER.info('Waiting up to %.0fs for the last windows to close', wait_sec)
+    comparison = _wait_for_counts(
+      resources, published.truth, pipeline, wait_sec
+    )
+    accounting_figures = pipeline.stop()
+  return RunReport(
+    published=published.published,
+    windows=len(published.truth),
+    comparison=comparison,
+    accounting=accounting_figures,
+    wall_sec=time.monotonic() - started,
+  )
+
+
+def _wait_for_counts(
+  resources, truth, pipeline, wait_sec: float, poll_sec: float = 2.0
+) -> verify.Comparison:
+  """Re-reads Bigtable until it matches the truth, the deadline passes, or
+  the pipeline dies."""
+  table = resources.bigtable_table()
+  deadline = time.monotonic() + wait_sec
+  while True:
+    comparison = verify.verify(table, truth)
+    if comparison.exact or time.monotonic() >= deadline:
+      return comparison
+    pipeline.check_alive()
+    time.sleep(poll_sec)
+
+
+def _close_wait_sec(window_size_sec: int) -> float:
+  """How long after publishing stops the last window may take to be stored.
+
+  The window still open must end (at most one window), the reader must
+  notice (one empty pull), and the pane must be written (a margin).
+  """
+  now = time.time()
+  last_window_end = math.ceil(now / window_size_sec) * window_size_sec
+  return last_window_end - now + PULL_WAIT_SEC + 30
+
+
+@contextlib.contextmanager
+def _running_pipeline(
+  resources: Resources, args: argparse.Namespace, log_path: str
+) -> Iterator['_LocalPipeline']:
+  """Runs ``python -m pipeline``; always kills it on the way out."""
+  command = [
+    sys.executable,
+    '-m',
+    'pipeline',
+    f'--input_subscription={resources.subscription_path}',
+    f'--project={resources.project}',
+    f'--bigtable_instance_id={resources.instance}',
+    f'--bigtable_table_id={resources.table}',
+    f'--dead_letter_topic={resources.dead_letter_topic_path}',
+    f'--window_size_sec={args.window_size_sec}',
+    *args.pipeline_args,
+  ]
+  _LOGGER.info('Starting the pipeline, log in %s', log_path)
+  with open(log_path, 'w') as log:
+    process = subprocess.Popen(
+      command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+  try:
+    yield _LocalPipeline(process, log_path)
+  finally:
+    if process.poll() is None:
+      os.killpg(process.pid, signal.SIGKILL)
+      process.wait()
+
+
+class _LocalPipeline:
+  def __init__(self, process: subprocess.Popen, log_path: str):
+    self._process = process
+    self._log_path = log_path
+
+  def check_alive(self) -> None:
+    if self._process.poll() is not None:
+      raise RuntimeError(
+        f'the pipeline exited early with {self._process.returncode}; see '
+        f'{self._log_path}'
+      )
+
+  def stop(self) -> dict[str, int]:
+    """SIGTERM, on which the pipeline logs its accounting; returns it."""
+    self.check_alive()
+    self._process.send_signal(signal.SIGTERM)
+    _wait_or_kill(self._process)
+    return read_accounting(self._log_path)
+
+
+def _wait_or_kill(process: subprocess.Popen, timeout_sec: float = 60) -> None:
+  try:
+    process.wait(timeout=timeout_sec)
+  except subprocess.TimeoutExpired:
+    _LOGGER.warning(
+      'The pipeline did not stop in %.0fs; killing it', timeout_sec
+    )
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def read_accounting(log_path: str) -> dict[str, int]:
+  """The last accounting line the pipeline logged; {} when there is none."""
+  figures = {}
+  with open(log_path, errors='replace') as log:
+    for line in log:
+      match = _ACCOUNTING_LINE.search(line)
+      if match:
+        figures = json.loads(match.group(1))
+  return figures
+
+
+def _print_report(report: RunReport, resources: Resources) -> None:
+  counts = query.read_all_counts(resources.bigtable_table())
+  print('\nTop videos:')
+  for video_id, views in query.top_videos(counts, 10):
+    print(f'  {views:>8}  {json.dumps(video_id, ensure_ascii=False)}')
+  print('\nAccounting (Beam counters of the pipeline):')
+  for name in (accounting.READ, *accounting.OUTCOMES):
+    print(f'  {name:<16} {report.accounting.get(name, 0):>8}')
+  print(
+    f'\nPublished {report.published} views into {report.windows} '
+    f'(video, window) rows; Bigtable holds {len(counts)} rows.'
+  )
+  print(f'Every message accounted for: {"yes" if report.balanced else "NO"}')
+  for line in verify.describe(report.comparison)[-20:]:
+    print(line)
+  print(
+    f'Wall time {report.wall_sec:.0f}s. '
+    f'{"OK: every count is exact." if report.ok else "FAILED."}'
+  )
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+  parser = argparse.ArgumentParser(
+    prog='./run_local.sh',
+    description='Run the view counter on the local emulators and verify '
+    'its counts exactly. Arguments after -- go to the pipeline.',
+  )
+  parser.add_argument(
+    '--rate',
+    type=float,
+    default=100,
+    help='views published per second (default %(default)s)',
+  )
+  parser.add_argument(
+    '--duration-sec',
+    type=float,
+    default=30,
+    help='how long to publish (default %(default)s)',
+  )
+  parser.add_argument(
+    '--videos',
+    type=int,
+    default=500,
+    help='distinct videos (default %(default)s)',
+  )
+  parser.add_argument(
+    '--window-size-sec',
+    type=int,
+    default=60,
+    help='window length (default %(default)s)',
+  )
+  parser.add_argument(
+    '--seed',
+    type=int,
+    default=0,
+    help='seed of the synthetic load (default %(default)s)',
+  )
+  parser.add_argument(
+    '--work-dir',
+    default='.local_run',
+    help='where logs go (default %(default)s)',
+  )
+  parser.add_argument(
+    'pipeline_args', nargs='*', help='extra pipeline flags, after --'
+  )
+  return parser.parse_args(argv)
+
+
+if __name__ == '__main__':
+  sys.exit(main())
