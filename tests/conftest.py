@@ -9,10 +9,13 @@ with VIEWCOUNTS_REQUIRE_EMULATORS=1 (for CI) they fail instead.
 
 import contextlib
 import os
+import uuid
 
 import pytest
 
 from viewcounts import emulators as harness
+from viewcounts import provision
+from viewcounts.resources import Resources
 
 
 def pytest_configure(config):
@@ -54,3 +57,22 @@ def emulators(request):
     for name, value in env.items():
       patch.setenv(name, value)
     yield env
+
+
+@pytest.fixture
+def fresh(emulators) -> Resources:
+  """Resource names no other test uses, so tests share the emulators safely."""
+  suffix = uuid.uuid4().hex[:10]
+  return Resources(
+    project='viewcounts-test',
+    table=f'counts-{suffix}',
+    topic=f'views-{suffix}',
+    subscription=f'pipeline-{suffix}',
+    dead_letter_topic=f'dead-{suffix}',
+  )
+
+
+@pytest.fixture
+def provisioned(fresh) -> Resources:
+  provision.provision(fresh)
+  return fresh

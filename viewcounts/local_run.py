@@ -19,7 +19,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from transforms import accounting
@@ -79,7 +79,9 @@ def run(args: argparse.Namespace, resources: Resources) -> RunReport:
   started = time.monotonic()
   provision.provision(resources)
   pipeline_log = os.path.join(args.work_dir, 'pipeline.log')
-  with _running_pipeline(resources, args, pipeline_log) as pipeline:
+  with running_pipeline(
+    resources, pipeline_log, args.window_size_sec, args.pipeline_args
+  ) as pipeline:
     published = publish.publish_synthetic(
       resources.topic_path,
       rate=args.rate,
@@ -89,11 +91,9 @@ def run(args: argparse.Namespace, resources: Resources) -> RunReport:
       window_size_sec=args.window_size_sec,
     )
     _LOGGER.info('%s', published.summary())
-    wait_sec = _close_wait_sec(args.window_size_sec)
+    wait_sec = close_wait_sec(args.window_size_sec)
     _LOGGER.info('Waiting up to %.0fs for the last windows to close', wait_sec)
-    comparison = _wait_for_counts(
-      resources, published.truth, pipeline, wait_sec
-    )
+    comparison = wait_for_counts(resources, published.truth, pipeline, wait_sec)
     accounting_figures = pipeline.stop()
   return RunReport(
     published=published.published,
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace, resources: Resources) -> RunReport:
   )
 
 
-def _wait_for_counts(
+def wait_for_counts(
   resources, truth, pipeline, wait_sec: float, poll_sec: float = 2.0
 ) -> verify.Comparison:
   """Re-reads Bigtable until it matches the truth, the deadline passes, or
@@ -119,7 +119,7 @@ def _wait_for_counts(
     time.sleep(poll_sec)
 
 
-def _close_wait_sec(window_size_sec: int) -> float:
+def close_wait_sec(window_size_sec: int) -> float:
   """How long after publishing stops the last window may take to be stored.
 
   The window still open must end (at most one window), the reader must
@@ -131,9 +131,12 @@ def _close_wait_sec(window_size_sec: int) -> float:
 
 
 @contextlib.contextmanager
-def _running_pipeline(
-  resources: Resources, args: argparse.Namespace, log_path: str
-) -> Iterator['_LocalPipeline']:
+def running_pipeline(
+  resources: Resources,
+  log_path: str,
+  window_size_sec: int,
+  extra_args: Sequence[str] = (),
+) -> Iterator['LocalPipeline']:
   """Runs ``python -m pipeline``; always kills it on the way out."""
   command = [
     sys.executable,
@@ -144,8 +147,8 @@ def _running_pipeline(
     f'--bigtable_instance_id={resources.instance}',
     f'--bigtable_table_id={resources.table}',
     f'--dead_letter_topic={resources.dead_letter_topic_path}',
-    f'--window_size_sec={args.window_size_sec}',
-    *args.pipeline_args,
+    f'--window_size_sec={window_size_sec}',
+    *extra_args,
   ]
   _LOGGER.info('Starting the pipeline, log in %s', log_path)
   with open(log_path, 'w') as log:
@@ -154,14 +157,14 @@ def _running_pipeline(
     )
 
   try:
-    yield _LocalPipeline(process, log_path)
+    yield LocalPipeline(process, log_path)
   finally:
     if process.poll() is None:
       os.killpg(process.pid, signal.SIGKILL)
       process.wait()
 
 
-class _LocalPipeline:
+class LocalPipeline:
   def __init__(self, process: subprocess.Popen, log_path: str):
     self._process = process
     self._log_path = log_path
