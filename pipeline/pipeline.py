@@ -135,7 +135,7 @@ def accounting_summary(result) -> dict[str, int]:
   query = result.metrics().query(
     MetricsFilter().with_namespace(accounting.NAMESPACE)
   )
-  summary = {name: 0 for name in (accounting.READ, *accounting.OUTCOMES)}
+  summary = dict.fromkeys(accounting.REPORTED, 0)
   for counter in query['counters']:
     name = counter.key.metric.name
     if name in summary:

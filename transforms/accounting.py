@@ -18,6 +18,10 @@ DUPLICATES = 'views_duplicate'
 MALFORMED = 'views_malformed'
 TOO_LATE = 'views_too_late'
 OUTCOMES = (COUNTED, DUPLICATES, MALFORMED, TOO_LATE)
+# Not an outcome of a message: how many count rows went to Bigtable, the
+# figure that pre-aggregation exists to make small.
+ROWS_WRITTEN = 'bigtable_rows_written'
+REPORTED = (READ, *OUTCOMES, ROWS_WRITTEN)
 
 
 def counter(name: str):

@@ -10,7 +10,7 @@ import apache_beam as beam
 from apache_beam.io.gcp.bigtableio import WriteToBigTable
 from google.cloud.bigtable.row import DirectRow
 
-from transforms import schema
+from transforms import accounting, schema
 
 # Bigtable takes at most 100,000 mutations in one MutateRows request. Each
 # row here carries one mutation, so a 1,000-row flush stays far below it
@@ -40,8 +40,12 @@ def count_row(count: schema.WindowCount) -> DirectRow:
 class _ToCountRowFn(beam.DoFn):
   """(video_id, views) in an IntervalWindow -> DirectRow."""
 
+  def setup(self):
+    self._rows_written = accounting.counter(accounting.ROWS_WRITTEN)
+
   def process(self, video_count, pane_window=beam.DoFn.WindowParam):
     video_id, views = video_count
+    self._rows_written.inc()
     yield count_row(
       schema.WindowCount(
         video_id=video_id,

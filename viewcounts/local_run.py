@@ -212,11 +212,14 @@ def _print_report(report: RunReport, resources: Resources) -> None:
   for video_id, views in query.top_videos(counts, 10):
     print(f'  {views:>8}  {json.dumps(video_id, ensure_ascii=False)}')
   print('\nAccounting (Beam counters of the pipeline):')
-  for name in (accounting.READ, *accounting.OUTCOMES):
+  for name in accounting.REPORTED:
     print(f'  {name:<16} {report.accounting.get(name, 0):>8}')
+  written = report.accounting.get(accounting.ROWS_WRITTEN, 0)
   print(
     f'\nPublished {report.published} views into {report.windows} '
-    f'(video, window) rows; Bigtable holds {len(counts)} rows.'
+    f'(video, window) rows; Bigtable holds {len(counts)} rows, written '
+    f'{written} times: {_per_thousand(written, report.published)} writes '
+    'per 1,000 views.'
   )
   print(f'Every message accounted for: {"yes" if report.balanced else "NO"}')
   for line in verify.describe(report.comparison)[-20:]:
@@ -225,6 +228,10 @@ def _print_report(report: RunReport, resources: Resources) -> None:
     f'Wall time {report.wall_sec:.0f}s. '
     f'{"OK: every count is exact." if report.ok else "FAILED."}'
   )
+
+
+def _per_thousand(part: int, whole: int) -> str:
+  return f'{1000 * part / whole:.0f}' if whole else 'n/a'
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -53,7 +53,9 @@ def test_a_pane_becomes_the_row_of_its_window():
   # The DoFn called directly, with the window a pane of W10:00 (60 s) has.
   start = Timestamp.from_utc_datetime(W10_00)
   pane_window = IntervalWindow(start, start + 60)
-  [row] = bigtable._ToCountRowFn().process(('v1', 3), pane_window=pane_window)
+  fn = bigtable._ToCountRowFn()
+  fn.setup()
+  [row] = fn.process(('v1', 3), pane_window=pane_window)
   assert row.row_key == b'v1#2026-12-03T10:00:00Z#60s'
   [mutation] = _mutations(row)
   assert schema.decode_count(mutation.set_cell.value) == 3
