@@ -213,7 +213,7 @@ def _print_report(report: RunReport, resources: Resources) -> None:
     print(f'  {views:>8}  {json.dumps(video_id, ensure_ascii=False)}')
   print('\nAccounting (Beam counters of the pipeline):')
   for name in accounting.REPORTED:
-    print(f'  {name:<16} {report.accounting.get(name, 0):>8}')
+    print(f'  {name:<22} {report.accounting.get(name, 0):>8}')
   written = report.accounting.get(accounting.ROWS_WRITTEN, 0)
   print(
     f'\nPublished {report.published} views into {report.windows} '
