@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 
+from pipeline.direct_runner_metrics import give_each_bundle_its_own_metrics
 from viewcounts import emulators as harness
 from viewcounts import provision
 from viewcounts.resources import Resources
@@ -31,6 +32,12 @@ def pytest_collection_modifyitems(items):
   for item in items:
     if 'emulators' in getattr(item, 'fixturenames', ()):
       item.add_marker(pytest.mark.emulator)
+
+
+@pytest.fixture(autouse=True, scope='session')
+def _exact_direct_runner_counters():
+  # As pipeline.run does for local runs; see pipeline/direct_runner_metrics.
+  give_each_bundle_its_own_metrics()
 
 
 @pytest.fixture(scope='session')

@@ -6,10 +6,17 @@ Times are UTC on one fixed day, written as 'HH:MM:SS' like CASES.md.
 import datetime
 import json
 
+import apache_beam as beam
 from apache_beam.io.gcp.pubsub import PubsubMessage
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.test_stream import TestStream
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
+from apache_beam.utils.windowed_value import PaneInfoTiming
+
+from pipeline.pipeline import LOCAL_RUNNER, accounting_summary, build_pipeline
 
 DAY = datetime.date(2026, 12, 3)
 SUBSCRIPTION = 'projects/test-project/subscriptions/views'
@@ -72,6 +79,55 @@ def stream(*steps) -> TestStream:
 
 
 def _timestamped(message, publish_time):
-  from apache_beam.transforms.window import TimestampedValue
-
   return TimestampedValue(message, publish_time)
+
+
+ON_TIME, LATE, EARLY = (
+  PaneInfoTiming.ON_TIME,
+  PaneInfoTiming.LATE,
+  PaneInfoTiming.EARLY,
+)
+
+
+class DescribePane(beam.DoFn):
+  """(video, views) -> (video, window start HH:MM:SS, views, pane timing)."""
+
+  def process(
+    self, video_count, w=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam
+  ):
+    video_id, views = video_count
+    yield (
+      video_id,
+      w.start.to_utc_datetime().strftime('%H:%M:%S'),
+      views,
+      pane.timing,
+    )
+
+
+def count_views(test_stream, expected_panes, expected_dead_letters, **flags):
+  """Runs the pipeline over test_stream on the DirectRunner, asserts its
+  panes and dead letters (data, reason), and returns its accounting.
+
+  The processing clock is stopped at 10:10 of the test day.
+  """
+  p = TestPipeline(runner=LOCAL_RUNNER, options=options(**flags))
+  outputs = build_pipeline(
+    p,
+    p.options,
+    source=test_stream,
+    clock=clock_at('10:10:00'),
+    write_results=False,
+  )
+  assert_that(
+    outputs.counts | beam.ParDo(DescribePane()),
+    equal_to(expected_panes),
+    label='Panes',
+  )
+  assert_that(
+    outputs.dead_letters | beam.Map(lambda d: (d.data, d.reason)),
+    equal_to(expected_dead_letters),
+    label='DeadLetters',
+  )
+  result = p.run()
+  result.wait_until_finish()
+  return accounting_summary(result)

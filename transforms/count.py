@@ -17,6 +17,7 @@ from apache_beam.transforms.userstate import (
 )
 
 from transforms import accounting
+from transforms.dedup import DropDuplicateViews
 from transforms.lateness import LATENESS_MARGIN_SEC
 
 
@@ -88,7 +89,11 @@ class _DropUnchangedPanesFn(beam.DoFn):
 
 
 class CountViewsPerWindow(beam.PTransform):
-  """ReceivedView -> (video_id, views so far), one per pane, in its window."""
+  """ReceivedView -> (video_id, views so far), one per pane, in its window.
+
+  Each view is counted once: copies of an eventId already counted in its
+  video and window are dropped as duplicates first.
+  """
 
   def __init__(
     self,
@@ -102,20 +107,23 @@ class CountViewsPerWindow(beam.PTransform):
     self._early_firing_sec = early_firing_sec
 
   def expand(self, views):
+    # How long after its end a window may still receive views.
+    open_after_end_sec = self._allowed_lateness_sec + LATENESS_MARGIN_SEC
     counts = (
       views
-      | 'KeyByVideo' >> beam.ParDo(_CountAsCountedFn())
       | 'FixedWindows'
       >> view_windowing(
         self._window_size_sec,
         self._allowed_lateness_sec,
         self._early_firing_sec,
       )
+      | 'DropDuplicateViews' >> DropDuplicateViews(open_after_end_sec)
+      | 'KeyByVideo' >> beam.ParDo(_CountAsCountedFn())
       | 'CountPerVideo' >> beam.combiners.Count.PerKey()
     )
     if not self._early_firing_sec:
       # Without early panes every pane adds at least one view.
       return counts
     return counts | 'DropUnchangedPanes' >> beam.ParDo(
-      _DropUnchangedPanesFn(self._allowed_lateness_sec + LATENESS_MARGIN_SEC)
+      _DropUnchangedPanesFn(open_after_end_sec)
     )

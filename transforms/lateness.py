@@ -35,7 +35,7 @@ from transforms.parse import DEAD_LETTER_TAG, DeadLetter
 _LOGGER = logging.getLogger(__name__)
 
 TOO_LATE_REASON = 'too late'
-LATENESS_MARGIN_SEC = 600
+LATENESS_MARGIN_SEC = 120
 
 # Enough keys for the gate to run in parallel on Dataflow; each costs one
 # timer firing per window.
@@ -43,8 +43,8 @@ _SHARDS = 16
 _MICROS = 1_000_000
 
 
-def _shard(view) -> int:
-  return zlib.crc32(view.event.video_id.encode('utf-8')) % _SHARDS
+def _keyed_by_shard(view) -> tuple[int, typing.Any]:
+  return zlib.crc32(view.event.video_id.encode('utf-8')) % _SHARDS, view
 
 
 class _TooLateGateFn(beam.DoFn):
@@ -168,8 +168,7 @@ class DropTooLateViews(beam.PTransform):
     return (
       views
       # An int key has a deterministic coder, as state and timers need.
-      | 'KeyByShard'
-      >> beam.WithKeys(_shard).with_output_types(tuple[int, typing.Any])
+      | 'KeyByShard' >> beam.Map(_keyed_by_shard)
       | 'GateOnWatermark'
       >> beam.ParDo(self._fn).with_outputs(DEAD_LETTER_TAG, main='views')
     )

@@ -7,56 +7,21 @@ Case names refer to ../shared/CASES.md. The processing clock is stopped at
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from apache_beam.utils.windowed_value import PaneInfoTiming
 
-from pipeline.pipeline import LOCAL_RUNNER, accounting_summary, build_pipeline
-from tests.streams import clock_at, options, raw, stream, view
-
-ON_TIME, LATE, EARLY = (
-  PaneInfoTiming.ON_TIME,
-  PaneInfoTiming.LATE,
-  PaneInfoTiming.EARLY,
+from pipeline.pipeline import LOCAL_RUNNER, build_pipeline
+from tests.streams import (
+  EARLY,
+  LATE,
+  ON_TIME,
+  DescribePane,
+  clock_at,
+  count_views,
+  options,
+  raw,
+  stream,
+  ts,
+  view,
 )
-
-
-class _DescribePane(beam.DoFn):
-  """(video, views) -> (video, window start HH:MM:SS, views, pane timing)."""
-
-  def process(
-    self, video_count, w=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam
-  ):
-    video_id, views = video_count
-    yield (
-      video_id,
-      w.start.to_utc_datetime().strftime('%H:%M:%S'),
-      views,
-      pane.timing,
-    )
-
-
-def _count(test_stream, expected_panes, expected_dead_letters, **flags):
-  """Runs the pipeline over test_stream; returns the accounting counters."""
-  p = TestPipeline(runner=LOCAL_RUNNER, options=options(**flags))
-  outputs = build_pipeline(
-    p,
-    p.options,
-    source=test_stream,
-    clock=clock_at('10:10:00'),
-    write_results=False,
-  )
-  assert_that(
-    outputs.counts | beam.ParDo(_DescribePane()),
-    equal_to(expected_panes),
-    label='Panes',
-  )
-  assert_that(
-    outputs.dead_letters | beam.Map(lambda d: (d.data, d.reason)),
-    equal_to(expected_dead_letters),
-    label='DeadLetters',
-  )
-  result = p.run()
-  result.wait_until_finish()
-  return accounting_summary(result)
 
 
 def _c4_stream():
@@ -72,11 +37,11 @@ def _c4_stream():
   )
 
 
-def test_c4_late_view_within_lateness_raises_the_count():
+def test_c4_late_view_within_lateness_raises_thecount_views():
   # Three views before the watermark passes 10:01:00 (on-time pane 3); the
   # view at :50 arrives at watermark 10:01:10, within 60 s of lateness (late
   # pane 4); the view at :55 arrives at 10:03:20, after 10:02:00: too late.
-  summary = _count(
+  summary = count_views(
     _c4_stream(),
     [('v1', '10:00:00', 3, ON_TIME), ('v1', '10:00:00', 4, LATE)],
     [(view('v1', '10:00:55').data, 'too late')],
@@ -94,7 +59,7 @@ def test_c4_late_view_within_lateness_raises_the_count():
 
 
 def test_c4_without_lateness_both_late_views_are_too_late():
-  summary = _count(
+  summary = count_views(
     _c4_stream(),
     [('v1', '10:00:00', 3, ON_TIME)],
     [
@@ -122,7 +87,7 @@ def test_several_videos_and_windows_are_counted_apart():
     ),
     ('10:01:30', [view('v1', '10:01:00')]),
   )
-  summary = _count(
+  summary = count_views(
     test_stream,
     [
       ('v1', '10:00:00', 2, ON_TIME),
@@ -157,7 +122,7 @@ def test_c1_views_without_event_time_fall_back_to_publish_time_visibly():
     write_results=False,
   )
   assert_that(
-    outputs.counts | beam.ParDo(_DescribePane()),
+    outputs.counts | beam.ParDo(DescribePane()),
     equal_to(
       [
         ('v1', '10:00:00', 1, ON_TIME),
@@ -189,7 +154,7 @@ def test_c2_bad_time_attribute_does_not_poison_its_neighbours():
       ],
     ),
   )
-  summary = _count(
+  summary = count_views(
     test_stream,
     [('v1', '10:00:00', 1, ON_TIME)],
     [(view('v2').data, 'bad event time')],
@@ -206,17 +171,17 @@ def test_c5_early_panes_only_ever_rise():
   # repeated 3 is dropped, so what reaches Bigtable is 2, 3, 4.
   test_stream = (
     beam.testing.test_stream.TestStream()
-    .advance_watermark_to(_ts('10:00:00'))
+    .advance_watermark_to(ts('10:00:00'))
     .add_elements([view('v1', '10:00:10'), view('v1', '10:00:20')])
     .advance_processing_time(2)
-    .advance_watermark_to(_ts('10:00:30'))
+    .advance_watermark_to(ts('10:00:30'))
     .add_elements([view('v1', '10:00:40')])
     .advance_processing_time(2)
-    .advance_watermark_to(_ts('10:01:10'))
+    .advance_watermark_to(ts('10:01:10'))
     .add_elements([view('v1', '10:00:50')])
     .advance_watermark_to_infinity()
   )
-  summary = _count(
+  summary = count_views(
     test_stream,
     [
       ('v1', '10:00:00', 2, EARLY),
@@ -228,9 +193,3 @@ def test_c5_early_panes_only_ever_rise():
     allowed_lateness_sec=60,
   )
   assert summary['views_counted'] == 4
-
-
-def _ts(hhmmss):
-  from tests.streams import ts
-
-  return ts(hhmmss)
