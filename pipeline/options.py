@@ -1,5 +1,6 @@
 """Every flag of the view-count pipeline, and the checks made before launch."""
 
+import argparse
 import math
 import re
 
@@ -96,6 +97,16 @@ class ViewCountOptions(PipelineOptions):
       'Without it they are only counted and sampled in the log.',
     )
     parser.add_argument(
+      '--replay_on_start',
+      action='store_true',
+      default=False,
+      help='Before starting, seek --input_subscription back by window + '
+      'allowed lateness + future skew, so that a job replacing one that '
+      'crashed or was cancelled recounts every window that can still take '
+      'views. Safe to use on any start: replayed copies are dropped as '
+      'duplicates or, for closed windows, dead-lettered as too late again.',
+    )
+    parser.add_argument(
       '--max_future_skew_sec',
       type=float,
       default=DEFAULT_MAX_FUTURE_SKEW_SEC,
@@ -149,6 +160,11 @@ def validate(options: PipelineOptions) -> ViewCountOptions:
       '--max_future_skew_sec must be a finite number of seconds, 0 or '
       f'more, not {opts.max_future_skew_sec}'
     )
+  if opts.replay_on_start and not opts.input_subscription:
+    raise InvalidOptionsError(
+      '--replay_on_start needs --input_subscription: a topic read has no '
+      'history to replay'
+    )
   if not opts.bigtable_instance_id:
     raise InvalidOptionsError('--bigtable_instance_id is required')
   if not bigtable_project_id(options):
@@ -163,3 +179,11 @@ def bigtable_project_id(options: PipelineOptions) -> str | None:
     options.view_as(ViewCountOptions).bigtable_project_id
     or options.view_as(GoogleCloudOptions).project
   )
+
+
+def view_count_flags(options: PipelineOptions) -> dict[str, object]:
+  """This pipeline's own flags and their resolved values, for the log."""
+  parser = argparse.ArgumentParser()
+  ViewCountOptions._add_argparse_args(parser)
+  opts = options.view_as(ViewCountOptions)
+  return {name: getattr(opts, name) for name in vars(parser.parse_args([]))}

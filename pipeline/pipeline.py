@@ -13,6 +13,7 @@ Step labels are part of the interface: Dataflow matches them when a running
 job is replaced with --update, so renaming one breaks updates.
 """
 
+import datetime
 import json
 import logging
 import signal
@@ -28,8 +29,9 @@ from apache_beam.options.pipeline_options import (
   StandardOptions,
 )
 
+from pipeline import replay
 from pipeline.direct_runner_metrics import give_each_bundle_its_own_metrics
-from pipeline.options import bigtable_project_id, validate
+from pipeline.options import bigtable_project_id, validate, view_count_flags
 from transforms import accounting
 from transforms.bigtable import WriteCountsToBigtable
 from transforms.count import CountViewsPerWindow
@@ -151,12 +153,18 @@ def run(argv: list[str] | None = None) -> None:
   _LOGGER.info(
     'Counting views with %s: %s',
     runner,
-    json.dumps(
-      {k: v for k, v in vars(opts).items() if v is not None},
-      default=str,
-      sort_keys=True,
-    ),
+    json.dumps(view_count_flags(options), sort_keys=True),
   )
+  if opts.replay_on_start:
+    replay.seek_back(
+      opts.input_subscription,
+      replay.replay_start(
+        datetime.datetime.now(datetime.UTC),
+        opts.window_size_sec,
+        opts.allowed_lateness_sec,
+        opts.max_future_skew_sec,
+      ),
+    )
   if runner == LOCAL_RUNNER:
     give_each_bundle_its_own_metrics()
   pipeline = beam.Pipeline(options=options)

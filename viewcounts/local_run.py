@@ -176,6 +176,12 @@ class LocalPipeline:
         f'{self._log_path}'
       )
 
+  def kill(self) -> None:
+    """kill -9: the way a crashed worker goes, with no chance to flush."""
+    self.check_alive()
+    os.killpg(self._process.pid, signal.SIGKILL)
+    self._process.wait()
+
   def stop(self) -> dict[str, int]:
     """SIGTERM, on which the pipeline logs its accounting; returns it."""
     self.check_alive()
