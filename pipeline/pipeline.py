@@ -27,9 +27,11 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import (
   PipelineOptions,
   StandardOptions,
+  TestOptions,
 )
+from google.cloud.bigtable.batcher import MutationsBatchError
 
-from pipeline import replay
+from pipeline import preflight, replay
 from pipeline.direct_runner_metrics import give_each_bundle_its_own_metrics
 from pipeline.options import bigtable_project_id, validate, view_count_flags
 from transforms import accounting
@@ -155,6 +157,12 @@ def run(argv: list[str] | None = None) -> None:
     runner,
     json.dumps(view_count_flags(options), sort_keys=True),
   )
+  if not options.view_as(TestOptions).dry_run:
+    preflight.check_bigtable_table(
+      bigtable_project_id(options),
+      opts.bigtable_instance_id,
+      opts.bigtable_table_id,
+    )
   if opts.replay_on_start:
     replay.seek_back(
       opts.input_subscription,
@@ -174,6 +182,13 @@ def run(argv: list[str] | None = None) -> None:
     _wait_until_stopped(result)
 
 
+def _bigtable_rejection(error: BaseException) -> MutationsBatchError | None:
+  """The Bigtable batch error behind what the runner raised, if any."""
+  while error is not None and not isinstance(error, MutationsBatchError):
+    error = error.__cause__ or error.__context__
+  return error
+
+
 def _wait_until_stopped(result) -> None:
   """Blocks until the local job ends or is told to stop, then reports."""
 
@@ -185,6 +200,16 @@ def _wait_until_stopped(result) -> None:
     result.wait_until_finish()
   except KeyboardInterrupt:
     _LOGGER.info('Stopping the local pipeline')
+  except Exception as e:
+    rejection = _bigtable_rejection(e)
+    if rejection:
+      # Beam's Bigtable sink says only "Errors in batch mutations."; the
+      # reasons (a missing family, a missing table) are in its causes.
+      _LOGGER.error(
+        'Bigtable rejected the counts: %s',
+        '; '.join(map(str, rejection.exc or ())),
+      )
+    raise
   finally:
     summary = accounting_summary(result)
     outcomes = sum(summary[name] for name in accounting.OUTCOMES)

@@ -176,6 +176,10 @@ class LocalPipeline:
         f'{self._log_path}'
       )
 
+  @property
+  def returncode(self) -> int | None:
+    return self._process.poll()
+
   def kill(self) -> None:
     """kill -9: the way a crashed worker goes, with no chance to flush."""
     self.check_alive()

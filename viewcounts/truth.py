@@ -83,3 +83,12 @@ def countable_event(
   except events.MalformedEvent:
     return None
   return CountableEvent(event.video_id, event_time, event.event_id)
+
+
+def merge(*truths: list[schema.WindowCount]) -> list[schema.WindowCount]:
+  """The truth of several publish runs into one table, summed per window."""
+  views = collections.Counter()
+  for rows in truths:
+    for row in rows:
+      views[row._replace(views=0)] += row.views
+  return [row._replace(views=total) for row, total in sorted(views.items())]

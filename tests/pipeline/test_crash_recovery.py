@@ -7,7 +7,6 @@ by window + allowed lateness + future skew; the recount, dedup and the
 monotone writes make the stored counts exact.
 """
 
-import collections
 import datetime
 import json
 import math
@@ -15,7 +14,7 @@ import time
 
 from google.cloud import pubsub_v1
 
-from viewcounts import local_run, publish, query, verify
+from viewcounts import local_run, publish, query, truth, verify
 
 REPLAY = ['--replay_on_start']
 
@@ -72,9 +71,9 @@ def test_killed_mid_stream_and_restarted_ends_exact(provisioned, tmp_path):
     provisioned, str(tmp_path / 'run2.log'), window_sec, flags + REPLAY
   ) as run2:
     after = _publish_synthetic(provisioned, window_sec, seed=2)
-    truth = _merge(before.truth, after.truth)
+    expected = truth.merge(before.truth, after.truth)
     comparison = local_run.wait_for_counts(
-      provisioned, truth, run2, local_run.close_wait_sec(window_sec)
+      provisioned, expected, run2, local_run.close_wait_sec(window_sec)
     )
     figures = run2.stop()
   assert comparison.exact, verify.describe(comparison)
@@ -96,14 +95,6 @@ def _publish_synthetic(resources, window_sec, seed):
     seed=seed,
     window_size_sec=window_sec,
   )
-
-
-def _merge(*truths):
-  views = collections.Counter()
-  for rows in truths:
-    for row in rows:
-      views[row._replace(views=0)] += row.views
-  return [row._replace(views=n) for row, n in sorted(views.items())]
 
 
 def _next_window_start(window_sec):
