@@ -1,13 +1,21 @@
-"""CountViewsPerWindow: fixed event-time windows, accumulating panes.
+"""CountViewsPerWindow: each view once, per video and fixed event-time window.
 
-Counting goes through ``Count.PerKey``, a CombinePerKey: each worker adds up
-its own views before the shuffle, so one number per (video, window, bundle)
-crosses the network instead of one record per view. That is the
-pre-aggregation this project exists to show.
+Counting goes through a CombinePerKey, so each worker tallies its own views
+before the shuffle and only tallies cross the network. The tally also drops
+duplicates: Pub/Sub delivers at least once, and a replay delivers again on
+purpose, so within its video and window the first copy of an ``eventId``
+counts and later copies are duplicates. Views without an ``eventId`` cannot
+be recognised and count as they come.
+
+Deduplicating inside the combiner, rather than in a stateful step keyed by
+eventId, keeps one keyed step per view instead of two; the state it needs,
+the window's set of eventIds, is held and dropped with the window itself.
 """
 
+from typing import NamedTuple
+
 import apache_beam as beam
-from apache_beam.coders import VarIntCoder
+from apache_beam.coders import TupleCoder, VarIntCoder
 from apache_beam.transforms import trigger, window
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import (
@@ -17,8 +25,45 @@ from apache_beam.transforms.userstate import (
 )
 
 from transforms import accounting
-from transforms.dedup import DropDuplicateViews
 from transforms.lateness import LATENESS_MARGIN_SEC
+
+
+class ViewTally(NamedTuple):
+  """A window's views so far, and the repeated copies left out of them."""
+
+  views: int
+  duplicates: int
+
+
+class CountDistinctViewsFn(beam.CombineFn):
+  """eventId (or None) -> ViewTally of one video in one window.
+
+  The accumulator is [the set of eventIds seen, views without an eventId,
+  copies that carried an eventId].
+  """
+
+  def create_accumulator(self):
+    return [set(), 0, 0]
+
+  def add_input(self, accumulator, event_id):
+    if event_id is None:
+      accumulator[1] += 1
+    else:
+      accumulator[0].add(event_id)
+      accumulator[2] += 1
+    return accumulator
+
+  def merge_accumulators(self, accumulators):
+    event_ids, anonymous, copies = self.create_accumulator()
+    for ids, more_anonymous, more_copies in accumulators:
+      event_ids |= ids
+      anonymous += more_anonymous
+      copies += more_copies
+    return [event_ids, anonymous, copies]
+
+  def extract_output(self, accumulator):
+    event_ids, anonymous, copies = accumulator
+    return ViewTally(len(event_ids) + anonymous, copies - len(event_ids))
 
 
 def view_windowing(
@@ -28,8 +73,10 @@ def view_windowing(
 
   Accumulating: every pane carries the window's whole count so far, so a
   write of the newest pane is always the best answer, and a lost or
-  repeated pane is harmless. The allowed lateness given to Beam is wider
-  than the user's by a margin; DropTooLateViews enforces the user's.
+  repeated pane is harmless. DropTooLateViews enforces the user's allowed
+  lateness; Beam's is wider by two margins: one for a view on its way from
+  the gate to the tally, one for the tally's last pane on its way to the
+  next keyed step, so that no runner drops either as late.
   """
   early = (
     trigger.AfterProcessingTime(early_firing_sec) if early_firing_sec else None
@@ -38,62 +85,67 @@ def view_windowing(
     window.FixedWindows(window_size_sec),
     trigger=trigger.AfterWatermark(early=early, late=trigger.AfterCount(1)),
     accumulation_mode=trigger.AccumulationMode.ACCUMULATING,
-    allowed_lateness=allowed_lateness_sec + LATENESS_MARGIN_SEC,
+    allowed_lateness=open_after_end_sec(allowed_lateness_sec),
   )
 
 
-class _CountAsCountedFn(beam.DoFn):
-  """Counts each view once, as it enters the window that will hold it."""
-
-  def setup(self):
-    self._counted = accounting.counter(accounting.COUNTED)
-
-  def process(self, view):
-    self._counted.inc()
-    yield view.event.video_id, None
+def open_after_end_sec(allowed_lateness_sec: int) -> int:
+  """How long after its end Beam keeps a window's state."""
+  return allowed_lateness_sec + 2 * LATENESS_MARGIN_SEC
 
 
-class _DropUnchangedPanesFn(beam.DoFn):
-  """(video, count) -> (video, count) only when the count went up.
+def _video_and_event_id(view) -> tuple[str, str | None]:
+  return view.event.video_id, view.event.event_id
 
-  With early firings, the on-time pane often repeats the last early pane.
-  Rewriting it would be harmless (writes are monotone) but wasted.
+
+class _KeepPanesThatAddViewsFn(beam.DoFn):
+  """(video, ViewTally) per pane -> (video, views), when the pane adds views.
+
+  This is also where views are counted: each pane adds what it brought to
+  ``views_counted`` and ``views_duplicate``, so the counters move with what
+  is written. A pane that adds no view (an on-time pane repeating the last
+  early one, or a pane of duplicates only) is not written.
   """
 
-  LAST_COUNT = ReadModifyWriteStateSpec('last_count', VarIntCoder())
+  LAST_TALLY = ReadModifyWriteStateSpec(
+    'last_tally', TupleCoder([VarIntCoder(), VarIntCoder()])
+  )
   # Runners drop the state of an expired window themselves; the
   # DirectRunner does not, so a timer clears it.
   EXPIRY = TimerSpec('expiry', TimeDomain.WATERMARK)
 
-  def __init__(self, expiry_delay_sec: int):
-    self._expiry_delay_sec = expiry_delay_sec
+  def __init__(self, expiry_after_end_sec: int):
+    self._expiry_after_end_sec = expiry_after_end_sec
+
+  def setup(self):
+    self._counted = accounting.counter(accounting.COUNTED)
+    self._duplicates = accounting.counter(accounting.DUPLICATES)
 
   def process(
     self,
-    video_count,
+    video_tally,
     pane_window=beam.DoFn.WindowParam,
-    last_count=beam.DoFn.StateParam(LAST_COUNT),
+    last_tally=beam.DoFn.StateParam(LAST_TALLY),
     expiry=beam.DoFn.TimerParam(EXPIRY),
   ):
-    _, count = video_count
-    previous = last_count.read()
+    video_id, tally = video_tally
+    previous = last_tally.read()
     if previous is None:
-      expiry.set(pane_window.max_timestamp() + self._expiry_delay_sec)
-    if previous is None or count > previous:
-      last_count.write(count)
-      yield video_count
+      previous = ViewTally(0, 0)
+      expiry.set(pane_window.max_timestamp() + self._expiry_after_end_sec)
+    last_tally.write((tally.views, tally.duplicates))
+    self._counted.inc(tally.views - previous[0])
+    self._duplicates.inc(tally.duplicates - previous[1])
+    if tally.views > previous[0]:
+      yield video_id, tally.views
 
   @on_timer(EXPIRY)
-  def expire(self, last_count=beam.DoFn.StateParam(LAST_COUNT)):
-    last_count.clear()
+  def expire(self, last_tally=beam.DoFn.StateParam(LAST_TALLY)):
+    last_tally.clear()
 
 
 class CountViewsPerWindow(beam.PTransform):
-  """ReceivedView -> (video_id, views so far), one per pane, in its window.
-
-  Each view is counted once: copies of an eventId already counted in its
-  video and window are dropped as duplicates first.
-  """
+  """ReceivedView -> (video_id, views so far), one per pane, in its window."""
 
   def __init__(
     self,
@@ -107,23 +159,18 @@ class CountViewsPerWindow(beam.PTransform):
     self._early_firing_sec = early_firing_sec
 
   def expand(self, views):
-    # How long after its end a window may still receive views.
-    open_after_end_sec = self._allowed_lateness_sec + LATENESS_MARGIN_SEC
-    counts = (
+    return (
       views
+      | 'KeyByVideo' >> beam.Map(_video_and_event_id)
       | 'FixedWindows'
       >> view_windowing(
         self._window_size_sec,
         self._allowed_lateness_sec,
         self._early_firing_sec,
       )
-      | 'DropDuplicateViews' >> DropDuplicateViews(open_after_end_sec)
-      | 'KeyByVideo' >> beam.ParDo(_CountAsCountedFn())
-      | 'CountPerVideo' >> beam.combiners.Count.PerKey()
-    )
-    if not self._early_firing_sec:
-      # Without early panes every pane adds at least one view.
-      return counts
-    return counts | 'DropUnchangedPanes' >> beam.ParDo(
-      _DropUnchangedPanesFn(open_after_end_sec)
+      | 'TallyPerVideo' >> beam.CombinePerKey(CountDistinctViewsFn())
+      | 'KeepPanesThatAddViews'
+      >> beam.ParDo(
+        _KeepPanesThatAddViewsFn(open_after_end_sec(self._allowed_lateness_sec))
+      )
     )

@@ -8,9 +8,9 @@ shard keys, and each shard keeps one timer armed at the next window deadline
 so every later view whose deadline is at or before T is too late; it is
 counted and dead-lettered here.
 
-The count downstream keeps windows open for ``LATENESS_MARGIN_SEC`` beyond
-the allowed lateness, so a view this gate let through is never dropped by
-the GroupByKey while it travels there and the watermark moves on.
+The count downstream keeps windows open longer than the allowed lateness
+(see ``count.open_after_end_sec``), so a view this gate let through is never
+dropped by a keyed step while it travels there and the watermark moves on.
 """
 
 import logging

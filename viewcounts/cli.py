@@ -235,6 +235,14 @@ def _add_publish(commands, common) -> None:
     '(default: %(default)s)',
   )
   load.add_argument(
+    '--duplicate-fraction',
+    type=float,
+    default=0.0,
+    help='fraction of views published a second time with the same '
+    'eventId, as a publisher retry does; the truth counts them once '
+    '(default: %(default)s)',
+  )
+  load.add_argument(
     '--max-late-sec',
     type=float,
     default=20.0,
@@ -307,6 +315,7 @@ def _run_publish(args) -> int:
         videos=args.videos,
         zipf_s=args.zipf,
         late_fraction=args.late_fraction,
+        duplicate_fraction=args.duplicate_fraction,
         max_late_sec=args.max_late_sec,
         seed=args.seed,
         window_size_sec=args.window_size_sec,

@@ -177,6 +177,10 @@ class LocalPipeline:
       )
 
   @property
+  def pid(self) -> int:
+    return self._process.pid
+
+  @property
   def returncode(self) -> int | None:
     return self._process.poll()
 

@@ -8,6 +8,7 @@ import contextlib
 import datetime
 import json
 import logging
+import random
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -74,6 +75,7 @@ def publish_synthetic(
   videos: int,
   zipf_s: float = 1.2,
   late_fraction: float = 0.02,
+  duplicate_fraction: float = 0.0,
   max_late_sec: float = 20.0,
   seed: int = 0,
   window_size_sec: int = 60,
@@ -82,7 +84,9 @@ def publish_synthetic(
   """Publishes round(rate * duration_sec) synthetic views at rate per second.
 
   Each view's eventTime is its publish time, less its lateness for the
-  late_fraction that arrive late; see viewcounts.synthetic.
+  late_fraction that arrive late; see viewcounts.synthetic. A
+  duplicate_fraction of views is sent twice, like a publisher's retry: the
+  copy counts as published and is left out of the truth.
   """
   if rate <= 0 or duration_sec < 0:
     raise ValueError('rate must be positive and duration not negative')
@@ -91,6 +95,7 @@ def publish_synthetic(
     videos, zipf_s, late_fraction, max_late_sec, seed
   )
   tracker = _Tracker(truth.TruthCounter(window_size_sec))
+  retries = random.Random(f'duplicates-{seed}')
   start = time.monotonic()
   with _client(publisher) as client:
     for index, view in zip(range(total), views, strict=False):
@@ -106,6 +111,8 @@ def publish_synthetic(
         view.video_id, times.from_epoch_millis(event_ms), None
       )
       tracker.track(client.publish(topic_path, data), event)
+      if retries.random() < duplicate_fraction:
+        tracker.track(client.publish(topic_path, data), None)
     tracker.wait()
   return tracker.result(time.monotonic() - start)
 
