@@ -19,6 +19,10 @@ from apache_beam.utils.windowed_value import PaneInfoTiming
 from pipeline.pipeline import LOCAL_RUNNER, accounting_summary, build_pipeline
 
 DAY = datetime.date(2026, 12, 3)
+# The processing clock of TestStream runs: a little after the first windows
+# of the test day, as it would be while they are being counted, so that
+# their views are neither in the future nor long past.
+TEST_CLOCK = '10:02:00'
 SUBSCRIPTION = 'projects/test-project/subscriptions/views'
 
 
@@ -108,14 +112,14 @@ def count_views(test_stream, expected_panes, expected_dead_letters, **flags):
   """Runs the pipeline over test_stream on the DirectRunner, asserts its
   panes and dead letters (data, reason), and returns its accounting.
 
-  The processing clock is stopped at 10:10 of the test day.
+  The processing clock is stopped at TEST_CLOCK.
   """
   p = TestPipeline(runner=LOCAL_RUNNER, options=options(**flags))
   outputs = build_pipeline(
     p,
     p.options,
     source=test_stream,
-    clock=clock_at('10:10:00'),
+    clock=clock_at(TEST_CLOCK),
     write_results=False,
   )
   assert_that(

@@ -8,6 +8,14 @@ shard keys, and each shard keeps one timer armed at the next window deadline
 so every later view whose deadline is at or before T is too late; it is
 counted and dead-lettered here.
 
+A shard learns nothing until its first timer fires, which matters for a
+view whose window closed long ago (at start-up, or when an old backlog
+arrives). So a view is also too late when its deadline passed more than
+``LATENESS_MARGIN_SEC`` ago by the processing clock: the Pub/Sub watermark
+never runs ahead of that clock, so such a view is at best one margin away
+from being dropped unseen downstream, and on the DirectRunner, whose
+watermark is the clock, it is simply too late.
+
 The count downstream keeps windows open longer than the allowed lateness
 (see ``count.open_after_end_sec``), so a view this gate let through is never
 dropped by a keyed step while it travels there and the watermark moves on.
@@ -74,6 +82,7 @@ class _TooLateGateFn(beam.DoFn):
     self._window_micros = window_size_sec * _MICROS
     self._lateness_micros = allowed_lateness_sec * _MICROS
     self._skew_micros = int(max_future_skew_sec * _MICROS)
+    self._margin_micros = LATENESS_MARGIN_SEC * _MICROS
     self._clock = clock
 
   def setup(self):
@@ -100,7 +109,9 @@ class _TooLateGateFn(beam.DoFn):
     _, view = keyed_view
     deadline = self._deadline(timestamp)
     closed = closed_through.read()
-    if closed is not None and deadline <= closed:
+    if (closed is not None and deadline <= closed) or (
+      deadline + self._margin_micros < self._clock() * _MICROS
+    ):
       self._too_late.inc()
       detail = (
         f'event time {timestamp.to_rfc3339()}: its window closed for '

@@ -621,22 +621,35 @@ def test_generated_batches_are_accounted_for_exactly(record_property):
 # Examples the generated batches found, kept as plain cases.
 
 
-def test_a_view_behind_the_watermark_in_the_first_pull_is_too_late():
-  # The watermark is at 10:05:30 before anything arrives, as on the
-  # DirectRunner whose Pub/Sub watermark is the wall clock. v1's window
-  # [10:00, 10:01) closed 270 s ago, more than the 60 s of lateness: too
-  # late, dead-lettered. v2's [10:04, 10:05) closed 30 s ago: a late pane.
+def test_views_behind_the_watermark_in_the_first_pull_are_too_late():
+  # The watermark is at 10:08:30 before anything arrives, as on the
+  # DirectRunner, whose Pub/Sub watermark is the wall clock, or on a job
+  # that starts with a backlog. With 60 s of lateness: v1's window
+  # [10:00, 10:01) closed 450 s ago and v2's [10:04, 10:05) 210 s ago, both
+  # too late, dead-lettered; v3's [10:07, 10:08) closed 30 s ago: a late
+  # pane of 1. Three read = one counted + two too late.
   summary = count_views(
     stream(
-      ('watermark', '10:05:30'),
-      ('10:05:35', [view('v1', '10:00:10'), view('v2', '10:04:10')]),
+      ('watermark', '10:08:30'),
+      (
+        '10:08:35',
+        [
+          view('v1', '10:00:10'),
+          view('v2', '10:04:10'),
+          view('v3', '10:07:10'),
+        ],
+      ),
     ),
-    [('v2', '10:04:00', 1, LATE)],
-    [(view('v1', '10:00:10').data, 'too late')],
+    [('v3', '10:07:00', 1, LATE)],
+    [
+      (view('v1', '10:00:10').data, 'too late'),
+      (view('v2', '10:04:10').data, 'too late'),
+    ],
     allowed_lateness_sec=ALLOWED_LATENESS_SEC,
   )
+  assert summary['views_read'] == 3
   assert summary['views_counted'] == 1
-  assert summary['views_too_late'] == 1
+  assert summary['views_too_late'] == 2
 
 
 def test_an_event_id_utf8_cannot_carry_is_counted_without_dedup():

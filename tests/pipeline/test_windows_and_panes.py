@@ -1,7 +1,7 @@
 """Windows, panes, lateness and accounting on the DirectRunner (TestStream).
 
 Case names refer to ../shared/CASES.md. The processing clock is stopped at
-10:10 so that event times of the test day are never "in the future".
+tests.streams.TEST_CLOCK.
 """
 
 import apache_beam as beam
@@ -13,6 +13,7 @@ from tests.streams import (
   EARLY,
   LATE,
   ON_TIME,
+  TEST_CLOCK,
   DescribePane,
   clock_at,
   count_views,
@@ -118,7 +119,7 @@ def test_c1_views_without_event_time_fall_back_to_publish_time_visibly():
     p,
     p.options,
     source=test_stream,
-    clock=clock_at('10:10:00'),
+    clock=clock_at(TEST_CLOCK),
     write_results=False,
   )
   assert_that(
@@ -193,3 +194,20 @@ def test_c5_early_panes_only_ever_rise():
     allowed_lateness_sec=60,
   )
   assert summary['views_counted'] == 4
+
+
+def test_a_view_whose_window_closed_long_ago_is_too_late_at_start_up():
+  # The gate has seen no timer fire yet, so it cannot know the watermark;
+  # views whose deadline passed more than the lateness margin (120 s) ago
+  # by the clock (10:02:00) are too late, not passed on to be dropped
+  # unseen: W09:40 closed for late data at 09:41 (no lateness). The view
+  # of W10:00 (deadline 10:01:00, 60 s before the clock) is counted.
+  old, fresh = view('v1', '09:40:10'), view('v1', '10:00:10')
+  summary = count_views(
+    stream(('10:00:20', [old, fresh])),
+    [('v1', '10:00:00', 1, ON_TIME)],
+    [(old.data, 'too late')],
+    allowed_lateness_sec=0,
+  )
+  assert summary['views_too_late'] == 1
+  assert summary['views_counted'] == 1
