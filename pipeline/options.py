@@ -187,3 +187,27 @@ def view_count_flags(options: PipelineOptions) -> dict[str, object]:
   ViewCountOptions._add_argparse_args(parser)
   opts = options.view_as(ViewCountOptions)
   return {name: getattr(opts, name) for name in vars(parser.parse_args([]))}
+
+
+def reject_unknown_flags(options: PipelineOptions, argv: list[str]) -> None:
+  """Beam only warns about a flag it does not know; a typo such as
+  --windowsize_sec would then run with the default window. Refuse it."""
+  parsers = []
+  options.get_all_options(add_extra_args_fn=parsers.append)
+  _, unknown = parsers[0].parse_known_args(argv)
+  if unknown:
+    raise InvalidOptionsError(
+      f'unknown flag {unknown[0]!r}; `python -m pipeline --help` lists this '
+      "pipeline's flags"
+    )
+
+
+def print_help() -> None:
+  parser = argparse.ArgumentParser(
+    prog='python -m pipeline',
+    description='Counts video views from Pub/Sub per video and fixed '
+    "event-time window into Bigtable. Takes these flags plus Beam's own "
+    '(--runner, --project, --region, --streaming, --setup_file, ...).',
+  )
+  ViewCountOptions._add_argparse_args(parser)
+  parser.print_help()

@@ -17,6 +17,7 @@ import datetime
 import json
 import logging
 import signal
+import sys
 import time
 from collections.abc import Callable
 from typing import NamedTuple
@@ -33,7 +34,13 @@ from google.cloud.bigtable.batcher import MutationsBatchError
 
 from pipeline import preflight, replay
 from pipeline.direct_runner_metrics import give_each_bundle_its_own_metrics
-from pipeline.options import bigtable_project_id, validate, view_count_flags
+from pipeline.options import (
+  bigtable_project_id,
+  print_help,
+  reject_unknown_flags,
+  validate,
+  view_count_flags,
+)
 from transforms import accounting
 from transforms.bigtable import WriteCountsToBigtable
 from transforms.count import CountViewsPerWindow
@@ -148,7 +155,12 @@ def accounting_summary(result) -> dict[str, int]:
 
 
 def run(argv: list[str] | None = None) -> None:
+  argv = sys.argv[1:] if argv is None else argv
+  if '-h' in argv or '--help' in argv:
+    print_help()
+    return
   options = PipelineOptions(argv)
+  reject_unknown_flags(options, argv)
   opts = validate(options)
   options.view_as(StandardOptions).streaming = True
   runner = resolve_runner(options)

@@ -6,9 +6,12 @@ figures a run reports can be checked against that identity.
 """
 
 import logging
+import threading
 import time
 
 from apache_beam.metrics import Metrics
+
+from transforms.events import EventTimeSource
 
 NAMESPACE = 'viewcounts'
 
@@ -21,7 +24,17 @@ OUTCOMES = (COUNTED, DUPLICATES, MALFORMED, TOO_LATE)
 # Not an outcome of a message: how many count rows went to Bigtable, the
 # figure that pre-aggregation exists to make small.
 ROWS_WRITTEN = 'bigtable_rows_written'
-REPORTED = (READ, *OUTCOMES, ROWS_WRITTEN)
+# Where each well-formed view took its event time from; these add up to
+# read - malformed.
+EVENT_TIME_SOURCES = tuple(
+  f'event_time_from_{source}'
+  for source in (
+    EventTimeSource.ATTRIBUTE,
+    EventTimeSource.PAYLOAD,
+    EventTimeSource.PUBLISH_TIME,
+  )
+)
+REPORTED = (READ, *OUTCOMES, ROWS_WRITTEN, *EVENT_TIME_SOURCES)
 
 
 def counter(name: str):
@@ -38,7 +51,13 @@ class ThrottledLog:
 
   Malformed and late messages can arrive by the million; a log line each
   would drown the logs and slow the worker. The counters hold the totals.
+  Runners make many instances of a DoFn in one process, so the interval is
+  kept per kind of message for the whole process, not per instance.
   """
+
+  _lock = threading.Lock()
+  # what -> [messages since the last line, time of the last line]
+  _state: dict[str, list] = {}
 
   def __init__(
     self, logger: logging.Logger, what: str, interval_sec: float = 60.0
@@ -46,18 +65,15 @@ class ThrottledLog:
     self._logger = logger
     self._what = what
     self._interval_sec = interval_sec
-    self._pending = 0
-    self._last_logged = float('-inf')
 
   def record(self, example: str) -> None:
-    self._pending += 1
     now = time.monotonic()
-    if now - self._last_logged >= self._interval_sec:
-      self._logger.warning(
-        '%d %s since the last report; latest: %s',
-        self._pending,
-        self._what,
-        example,
-      )
-      self._pending = 0
-      self._last_logged = now
+    with self._lock:
+      state = self._state.setdefault(self._what, [0, float('-inf')])
+      state[0] += 1
+      if now - state[1] < self._interval_sec:
+        return
+      pending, state[:] = state[0], [0, now]
+    self._logger.warning(
+      '%d %s since the last report; latest: %s', pending, self._what, example
+    )

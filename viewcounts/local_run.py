@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s'
   )
   os.makedirs(args.work_dir, exist_ok=True)
+  # A plain SIGTERM would end the process without unwinding, leaving the
+  # emulators and the pipeline running; unwind as on Ctrl-C instead.
+  signal.signal(signal.SIGTERM, _interrupt)
   try:
     with emulators.running_emulators(
       log_dir=os.path.join(args.work_dir, 'emulators')
@@ -71,7 +74,14 @@ def main(argv: list[str] | None = None) -> int:
   except emulators.EmulatorsUnavailable as e:
     print(f'\nCannot run locally: {e}', file=sys.stderr)
     return 2
+  except KeyboardInterrupt:
+    print('\nInterrupted; stopped the pipeline and the emulators.')
+    return 130
   return 0 if report.ok else 1
+
+
+def _interrupt(signum, frame):
+  raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def run(args: argparse.Namespace, resources: Resources) -> RunReport:
@@ -236,6 +246,13 @@ def _print_report(report: RunReport, resources: Resources) -> None:
     'per 1,000 views.'
   )
   print(f'Every message accounted for: {"yes" if report.balanced else "NO"}')
+  read = report.accounting.get(accounting.READ, 0)
+  if read < report.published:
+    print(
+      f'The pipeline read only {read} of the {report.published} views in '
+      "time: it fell behind. The DirectRunner's Pub/Sub reader pulls 10 "
+      'messages at a time; try a lower --rate.'
+    )
   for line in verify.describe(report.comparison)[-20:]:
     print(line)
   print(
@@ -292,7 +309,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
   parser.add_argument(
     'pipeline_args', nargs='*', help='extra pipeline flags, after --'
   )
-  return parser.parse_args(argv)
+  args = parser.parse_args(argv)
+  if any(arg.startswith('--window_size_sec') for arg in args.pipeline_args):
+    # The expected counts are computed on this run's own window grid.
+    parser.error('set the window with --window-size-sec, not after --')
+  return args
 
 
 if __name__ == '__main__':

@@ -110,7 +110,7 @@ def test_the_pipeline_translates_to_a_streaming_job_offline(network_attempts):
     transform.unique_name
     for transform in job.proto_pipeline.components.transforms.values()
   }
-  assert 'CountViewsPerWindow/CountPerVideo' in names
+  assert 'CountViewsPerWindow/TallyPerVideo' in names
   assert 'WriteCountsToBigtable/MutateRows' in names
   assert network_attempts == []
 

@@ -33,7 +33,9 @@ def test_published_views_end_as_exact_counts(provisioned, tmp_path):
   assert figures == {
     'views_read': 360, 'views_counted': 360, 'views_duplicate': 0,
     'views_malformed': 0, 'views_too_late': 0,
-    'bigtable_rows_written': figures['bigtable_rows_written']}  # fmt: skip
+    'bigtable_rows_written': figures['bigtable_rows_written'],
+    'event_time_from_attribute': 0, 'event_time_from_payload': 360,
+    'event_time_from_publish_time': 0}  # fmt: skip
   # One write per (video, window), plus one per late pane: never per view.
   assert report.windows <= figures['bigtable_rows_written'] < 360
   # CASES C12: exactly one row per (video, window) of the truth, no more.
@@ -84,7 +86,10 @@ def test_malformed_and_bad_times_are_dead_lettered_not_lost(
   assert figures == {
     'views_read': 13, 'views_counted': 4, 'views_duplicate': 0,
     'views_malformed': 9, 'views_too_late': 0,
-    'bigtable_rows_written': 3}  # fmt: skip
+    'bigtable_rows_written': 3,
+    # v1 and v2 (C8) without a time take publish time; c2-v1 its attribute.
+    'event_time_from_attribute': 1, 'event_time_from_payload': 0,
+    'event_time_from_publish_time': 3}  # fmt: skip
   dead = pull(provisioned.dead_letter_subscription_path, expected=9)
   sent = {m.data: m for m in file_messages}
   assert sorted(m.data for m in dead) == sorted(

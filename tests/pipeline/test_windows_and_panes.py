@@ -56,6 +56,9 @@ def test_c4_late_view_within_lateness_raises_thecount_views():
     'views_too_late': 1,
     # Nothing is written: the test asserts on the panes instead.
     'bigtable_rows_written': 0,
+    'event_time_from_attribute': 0,
+    'event_time_from_payload': 5,
+    'event_time_from_publish_time': 0,
   }
 
 
