@@ -22,7 +22,7 @@ DAY = datetime.date(2026, 12, 3)
 # The processing clock of TestStream runs: a little after the first windows
 # of the test day, as it would be while they are being counted, so that
 # their views are neither in the future nor long past.
-TEST_CLOCK = '10:02:00'
+TEST_CLOCK = '10:00:30'
 SUBSCRIPTION = 'projects/test-project/subscriptions/views'
 
 

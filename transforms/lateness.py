@@ -8,13 +8,16 @@ shard keys, and each shard keeps one timer armed at the next window deadline
 so every later view whose deadline is at or before T is too late; it is
 counted and dead-lettered here.
 
-A shard learns nothing until its first timer fires, which matters for a
-view whose window closed long ago (at start-up, or when an old backlog
-arrives). So a view is also too late when its deadline passed more than
-``LATENESS_MARGIN_SEC`` ago by the processing clock: the Pub/Sub watermark
-never runs ahead of that clock, so such a view is at best one margin away
-from being dropped unseen downstream, and on the DirectRunner, whose
-watermark is the clock, it is simply too late.
+A shard knows nothing of the watermark until its first timer fires, and
+its knowledge lags while the watermark races ahead (an old backlog). The
+processing clock fills in: the Pub/Sub watermark never runs ahead of it.
+Before its first firing a shard judges a view too late when its deadline
+is behind the clock, and after it, also when the deadline is more than
+``LATENESS_MARGIN_SEC`` behind, since such a view would be one margin from
+being dropped unseen downstream. On the DirectRunner, whose watermark is
+the clock, both agree with the watermark; on Dataflow they make a backlog
+older than the allowed lateness too late, where the watermark alone might
+still count it.
 
 The count downstream keeps windows open longer than the allowed lateness
 (see ``count.open_after_end_sec``), so a view this gate let through is never
@@ -97,6 +100,14 @@ class _TooLateGateFn(beam.DoFn):
     ) * self._window_micros
     return window_end + self._lateness_micros
 
+  def _is_too_late(self, deadline: int, closed: int | None) -> bool:
+    now = self._clock() * _MICROS
+    if closed is None:
+      # No deadline has passed here yet, so this shard does not know the
+      # watermark; judge by the clock, which the watermark never passes.
+      return deadline < now
+    return deadline <= closed or deadline + self._margin_micros < now
+
   def process(
     self,
     keyed_view,
@@ -108,10 +119,7 @@ class _TooLateGateFn(beam.DoFn):
   ):
     _, view = keyed_view
     deadline = self._deadline(timestamp)
-    closed = closed_through.read()
-    if (closed is not None and deadline <= closed) or (
-      deadline + self._margin_micros < self._clock() * _MICROS
-    ):
+    if self._is_too_late(deadline, closed_through.read()):
       self._too_late.inc()
       detail = (
         f'event time {timestamp.to_rfc3339()}: its window closed for '

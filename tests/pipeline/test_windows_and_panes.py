@@ -200,11 +200,11 @@ def test_c5_early_panes_only_ever_rise():
 
 
 def test_a_view_whose_window_closed_long_ago_is_too_late_at_start_up():
-  # The gate has seen no timer fire yet, so it cannot know the watermark;
-  # views whose deadline passed more than the lateness margin (120 s) ago
-  # by the clock (10:02:00) are too late, not passed on to be dropped
-  # unseen: W09:40 closed for late data at 09:41 (no lateness). The view
-  # of W10:00 (deadline 10:01:00, 60 s before the clock) is counted.
+  # The gate has seen no timer fire yet, so it cannot know the watermark
+  # and judges by the clock (10:00:30): W09:40 closed for late data at 09:41
+  # (no lateness), so its view is too late, not passed on to be dropped
+  # unseen; the view of W10:00 (deadline 10:01:00, ahead of the clock) is
+  # counted.
   old, fresh = view('v1', '09:40:10'), view('v1', '10:00:10')
   summary = count_views(
     stream(('10:00:20', [old, fresh])),
