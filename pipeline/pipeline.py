@@ -34,6 +34,7 @@ from google.cloud.bigtable.batcher import MutationsBatchError
 
 from pipeline import preflight, replay
 from pipeline.direct_runner_metrics import give_each_bundle_its_own_metrics
+from pipeline.direct_runner_window_expiry import free_windows_once_expired
 from pipeline.options import (
   bigtable_project_id,
   print_help,
@@ -154,6 +155,12 @@ def accounting_summary(result) -> dict[str, int]:
   return summary
 
 
+def fix_direct_runner() -> None:
+  """Beam 2.77 DirectRunner fixes local runs rely on; each module says why."""
+  give_each_bundle_its_own_metrics()
+  free_windows_once_expired()
+
+
 def run(argv: list[str] | None = None) -> None:
   argv = sys.argv[1:] if argv is None else argv
   if '-h' in argv or '--help' in argv:
@@ -186,7 +193,7 @@ def run(argv: list[str] | None = None) -> None:
       ),
     )
   if runner == LOCAL_RUNNER:
-    give_each_bundle_its_own_metrics()
+    fix_direct_runner()
   pipeline = beam.Pipeline(options=options)
   build_pipeline(pipeline, options)
   result = pipeline.run()

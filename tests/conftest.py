@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from pipeline.direct_runner_metrics import give_each_bundle_its_own_metrics
+from pipeline.pipeline import fix_direct_runner
 from viewcounts import emulators as harness
 from viewcounts import provision
 from viewcounts.resources import Resources
@@ -35,9 +35,9 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(autouse=True, scope='session')
-def _exact_direct_runner_counters():
-  # As pipeline.run does for local runs; see pipeline/direct_runner_metrics.
-  give_each_bundle_its_own_metrics()
+def _fixed_direct_runner():
+  # As pipeline.run does for local runs; see pipeline.fix_direct_runner.
+  fix_direct_runner()
 
 
 @pytest.fixture(scope='session')
