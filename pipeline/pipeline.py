@@ -34,6 +34,7 @@ from google.cloud.bigtable.batcher import MutationsBatchError
 
 from pipeline import preflight, replay
 from pipeline.direct_runner_metrics import give_each_bundle_its_own_metrics
+from pipeline.direct_runner_pubsub_read import pull_larger_batches
 from pipeline.direct_runner_window_expiry import free_windows_once_expired
 from pipeline.options import (
   bigtable_project_id,
@@ -159,6 +160,7 @@ def fix_direct_runner() -> None:
   """Beam 2.77 DirectRunner fixes local runs rely on; each module says why."""
   give_each_bundle_its_own_metrics()
   free_windows_once_expired()
+  pull_larger_batches()
 
 
 def run(argv: list[str] | None = None) -> None:
