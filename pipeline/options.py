@@ -79,6 +79,15 @@ class ViewCountOptions(PipelineOptions):
       'time before a window closes. Default: off.',
     )
     parser.add_argument(
+      '--hot_key_fanout',
+      type=int,
+      default=None,
+      help="Spread each video's tally over this many intermediate keys "
+      'before combining, for videos too hot for one worker. Early counts '
+      'are then not written for them, only on-time and late ones. '
+      'Default: off.',
+    )
+    parser.add_argument(
       '--timestamp_attribute',
       help='Message attribute holding the event time (RFC 3339 with a '
       'zone, or epoch milliseconds). When absent from a message, the '
@@ -152,6 +161,11 @@ def validate(options: PipelineOptions) -> ViewCountOptions:
     raise InvalidOptionsError(
       f'--early_firing_sec must be a positive number of seconds, not '
       f'{opts.early_firing_sec}; leave it out to disable early counts'
+    )
+  if opts.hot_key_fanout is not None and opts.hot_key_fanout < 2:
+    raise InvalidOptionsError(
+      f'--hot_key_fanout must be 2 or more, not {opts.hot_key_fanout}; '
+      'leave it out to combine each video on one key'
     )
   # float() also reads 'nan' and 'inf', which bound nothing and make every
   # event time check raise.

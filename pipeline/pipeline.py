@@ -91,7 +91,10 @@ def build_pipeline(
     clock,
   )
   counts = gated.views | 'CountViewsPerWindow' >> CountViewsPerWindow(
-    opts.window_size_sec, opts.allowed_lateness_sec, opts.early_firing_sec
+    opts.window_size_sec,
+    opts.allowed_lateness_sec,
+    opts.early_firing_sec,
+    opts.hot_key_fanout,
   )
   dead_letters = (
     parsed.dead_letter,

@@ -152,13 +152,20 @@ class CountViewsPerWindow(beam.PTransform):
     window_size_sec: int,
     allowed_lateness_sec: int,
     early_firing_sec: int | None = None,
+    hot_key_fanout: int | None = None,
   ):
     super().__init__()
     self._window_size_sec = window_size_sec
     self._allowed_lateness_sec = allowed_lateness_sec
     self._early_firing_sec = early_firing_sec
+    self._hot_key_fanout = hot_key_fanout
 
   def expand(self, views):
+    tally = beam.CombinePerKey(CountDistinctViewsFn())
+    if self._hot_key_fanout:
+      # The accumulators are merged, not the tallies, so an eventId seen
+      # on two intermediate keys still counts once.
+      tally = tally.with_hot_key_fanout(self._hot_key_fanout)
     return (
       views
       | 'KeyByVideo' >> beam.Map(_video_and_event_id)
@@ -168,7 +175,7 @@ class CountViewsPerWindow(beam.PTransform):
         self._allowed_lateness_sec,
         self._early_firing_sec,
       )
-      | 'TallyPerVideo' >> beam.CombinePerKey(CountDistinctViewsFn())
+      | 'TallyPerVideo' >> tally
       | 'KeepPanesThatAddViews'
       >> beam.ParDo(
         _KeepPanesThatAddViewsFn(open_after_end_sec(self._allowed_lateness_sec))

@@ -60,6 +60,7 @@ def test_every_flag_is_read_with_its_unit():
       '--id_attribute=eventId',
       '--dead_letter_topic=projects/p/topics/dead',
       '--max_future_skew_sec=0.5',
+      '--hot_key_fanout=4',
     )
   )
   assert (opts.window_size_sec, opts.allowed_lateness_sec) == (30, 0)
@@ -67,6 +68,12 @@ def test_every_flag_is_read_with_its_unit():
   assert (opts.timestamp_attribute, opts.id_attribute) == ('ts', 'eventId')
   assert opts.bigtable_table_id == 'counts'
   assert opts.dead_letter_topic == 'projects/p/topics/dead'
+  assert opts.hot_key_fanout == 4
+
+
+@pytest.mark.parametrize('fanout', ['0', '1', '-4'])
+def test_a_hot_key_fanout_below_two_is_refused_naming_the_flag(fanout):
+  assert '--hot_key_fanout' in _refusal(f'--hot_key_fanout={fanout}')
 
 
 @pytest.mark.parametrize('size', ['0', '-1', '-60'])
