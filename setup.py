@@ -33,12 +33,15 @@ setuptools.setup(
     f'apache-beam[gcp]=={BEAM_VERSION}',
     'google-cloud-bigtable==2.50.2',
     'google-cloud-pubsub==2.44.0',
+    'tqdm==4.70.1',
   ],
   extras_require={
     'test': [
       'pytest==9.2.0',
       'hypothesis==6.170.17',
       'ruff==0.17.6',
+      # The benchmarks' chart; the tests run the benchmarks on tiny inputs.
+      'matplotlib==3.11.2',
     ],
   },
   entry_points={
