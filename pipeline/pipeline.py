@@ -18,6 +18,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import NamedTuple
@@ -33,6 +34,7 @@ from apache_beam.options.pipeline_options import (
 from google.cloud.bigtable.batcher import MutationsBatchError
 
 from pipeline import preflight, replay
+from pipeline.direct_runner_dofn_specs import look_up_dofn_specs_once_per_class
 from pipeline.direct_runner_metrics import give_each_bundle_its_own_metrics
 from pipeline.direct_runner_pubsub_read import pull_larger_batches
 from pipeline.direct_runner_window_expiry import free_windows_once_expired
@@ -56,6 +58,9 @@ _LOGGER = logging.getLogger(__name__)
 # fails offline and wastes the start-up; the bundle-based DirectRunner is
 # the one that runs streaming pipelines anyway.
 LOCAL_RUNNER = 'BundleBasedDirectRunner'
+# A local run logs its counters this often, for a user or a benchmark to
+# follow its progress.
+PROGRESS_EVERY_SEC = 5
 _LOCAL_RUNNER_NAMES = ('direct', 'bundlebaseddirect', 'switchingdirect')
 _DATAFLOW_RUNNER_NAMES = ('dataflow', 'testdataflow')
 
@@ -164,6 +169,7 @@ def fix_direct_runner() -> None:
   give_each_bundle_its_own_metrics()
   free_windows_once_expired()
   pull_larger_batches()
+  look_up_dofn_specs_once_per_class()
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -213,6 +219,15 @@ def _bigtable_rejection(error: BaseException) -> MutationsBatchError | None:
   return error
 
 
+def _log_progress(result, stopped: threading.Event) -> None:
+  """Logs the counters so far every PROGRESS_EVERY_SEC until stopped."""
+  while not stopped.wait(PROGRESS_EVERY_SEC):
+    _LOGGER.info(
+      'Accounting so far: %s',
+      json.dumps(accounting_summary(result), sort_keys=True),
+    )
+
+
 def _wait_until_stopped(result) -> None:
   """Blocks until the local job ends or is told to stop, then reports."""
 
@@ -220,6 +235,10 @@ def _wait_until_stopped(result) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
   signal.signal(signal.SIGTERM, stop)
+  stopped = threading.Event()
+  threading.Thread(
+    target=_log_progress, args=(result, stopped), daemon=True
+  ).start()
   try:
     result.wait_until_finish()
   except KeyboardInterrupt:
@@ -235,6 +254,7 @@ def _wait_until_stopped(result) -> None:
       )
     raise
   finally:
+    stopped.set()
     summary = accounting_summary(result)
     outcomes = sum(summary[name] for name in accounting.OUTCOMES)
     _LOGGER.info('Accounting: %s', json.dumps(summary, sort_keys=True))
