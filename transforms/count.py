@@ -12,6 +12,8 @@ eventId, keeps one keyed step per view instead of two; the state it needs,
 the window's set of eventIds, is held and dropped with the window itself.
 """
 
+import random
+import zlib
 from typing import NamedTuple
 
 import apache_beam as beam
@@ -161,26 +163,96 @@ class CountViewsPerWindow(beam.PTransform):
     self._hot_key_fanout = hot_key_fanout
 
   def expand(self, views):
+    windowing = view_windowing(
+      self._window_size_sec,
+      self._allowed_lateness_sec,
+      self._early_firing_sec,
+    )
     tally = beam.CombinePerKey(CountDistinctViewsFn())
     if self._hot_key_fanout:
-      # The accumulators are merged, not the tallies, so an eventId seen
-      # on two intermediate keys still counts once.
-      tally = tally.with_hot_key_fanout(self._hot_key_fanout)
+      tally = _TallyInShards(self._hot_key_fanout, windowing)
     return (
       views
       | 'KeyByVideo' >> beam.Map(_video_and_event_id)
-      | 'FixedWindows'
-      >> view_windowing(
-        self._window_size_sec,
-        self._allowed_lateness_sec,
-        self._early_firing_sec,
-      )
+      | 'FixedWindows' >> windowing
       | 'TallyPerVideo' >> tally
       | 'KeepPanesThatAddViews'
       >> beam.ParDo(
         _KeepPanesThatAddViewsFn(open_after_end_sec(self._allowed_lateness_sec))
       )
     )
+
+
+class _TallyInShards(beam.PTransform):
+  """(video, eventId) -> (video, ViewTally), tallied first in shards.
+
+  For videos too hot for one worker: each view goes to one of ``shards``
+  intermediate keys per video, whose partial tallies are then merged per
+  video. A view's shard comes from its eventId, so every copy of a view
+  lands in the same shard, and merging the eventId sets keeps a view seen
+  twice counted once.
+
+  Beam's own CombinePerKey.with_hot_key_fanout does the same, but in Beam
+  2.77 it re-windows its intermediate steps without the allowed lateness,
+  so they drop every late view silently
+  (tests/pipeline/test_hot_key.py); this keeps the lateness.
+  """
+
+  def __init__(self, shards: int, windowing: beam.WindowInto):
+    super().__init__()
+    self._shards = shards
+    self._windowing = windowing.windowing
+
+  def expand(self, video_views):
+    w = self._windowing
+    return (
+      video_views
+      | 'KeyByShard' >> beam.Map(_shard_key, self._shards)
+      # Discarding, so that each shard pane carries only what is new and
+      # the merge below, accumulating, adds each view once.
+      | 'ShardWindows'
+      >> beam.WindowInto(
+        w.windowfn,
+        trigger=w.triggerfn,
+        accumulation_mode=trigger.AccumulationMode.DISCARDING,
+        allowed_lateness=w.allowed_lateness,
+      )
+      | 'TallyPerShard' >> beam.CombinePerKey(_PartialTallyFn())
+      | 'DropShard' >> beam.Map(_drop_shard)
+      | 'VideoWindows'
+      >> beam.WindowInto(
+        w.windowfn,
+        trigger=w.triggerfn,
+        accumulation_mode=w.accumulation_mode,
+        allowed_lateness=w.allowed_lateness,
+      )
+      | 'MergeShards' >> beam.CombinePerKey(MergeViewTalliesFn())
+    )
+
+
+def _shard_key(video_event, shards: int):
+  """(video, eventId) -> ((video, shard), eventId)."""
+  video_id, event_id = video_event
+  if event_id is None:
+    # Nothing to deduplicate: any shard will do.
+    shard = random.randrange(shards)
+  else:
+    # crc32, not hash(): Python salts str hashes per process.
+    shard = zlib.crc32(event_id.encode('utf-8', 'surrogatepass')) % shards
+  return (video_id, shard), event_id
+
+
+def _drop_shard(shard_tally):
+  """((video, shard), tally) -> (video, tally)."""
+  (video_id, _), tally = shard_tally
+  return video_id, tally
+
+
+class _PartialTallyFn(CountDistinctViewsFn):
+  """eventId -> the accumulator itself, for MergeViewTalliesFn to merge."""
+
+  def extract_output(self, accumulator):
+    return accumulator
 
 
 class MergeViewTalliesFn(beam.CombineFn):
