@@ -9,9 +9,12 @@ in these look-ups. The answer depends only on the methods' parameter
 defaults, which belong to the DoFn's class, so this remembers it per class.
 
 Wrappers of plain callables (``beam.Map`` and friends) take their
-parameters from the function they wrap, so they are not remembered; they
-are never stateful in this pipeline anyway. Like the other DirectRunner
-fixes, this applies to local runs only and is a no-op once applied.
+parameters from the function they wrap, so their answer is remembered per
+wrapped function's code instead; the runner unpickles a fresh copy of the
+function for every bundle, and code compares by its content. Callables
+without code of their own (builtins, partials) are looked up every time.
+Like the other DirectRunner fixes, this applies to local runs only and is
+a no-op once applied.
 """
 
 import functools
@@ -30,12 +33,14 @@ def look_up_dofn_specs_once_per_class() -> None:
 
   @functools.wraps(get_dofn_specs)
   def get_dofn_specs_of_class(dofn):
+    key = type(dofn)
     if isinstance(dofn, core.CallableWrapperDoFn):
-      return get_dofn_specs(dofn)
-    cls = type(dofn)
-    if cls not in specs_by_class:
-      specs_by_class[cls] = get_dofn_specs(dofn)
-    return specs_by_class[cls]
+      key = getattr(dofn._process_argspec_fn(), '__code__', None)
+      if key is None:
+        return get_dofn_specs(dofn)
+    if key not in specs_by_class:
+      specs_by_class[key] = get_dofn_specs(dofn)
+    return specs_by_class[key]
 
   setattr(get_dofn_specs_of_class, _PATCHED, True)
   # is_stateful_dofn and validate_stateful_dofn call it through the module;
