@@ -35,13 +35,16 @@ _LOGGER = logging.getLogger(__name__)
 # Lines tallied in memory before their partial tallies are handed on; bounds
 # a worker's memory whatever the size of a file.
 CHUNK_LINES = 500_000
+# How often on_lines hears of progress; CHUNK_LINES is a multiple of it.
+PROGRESS_LINES = 10_000
 
 
 class _TallyFileFn(beam.DoFn):
   """ReadableFile -> ((video_id, window start in epoch seconds), partial
   tally), or DeadLetter for a malformed line.
 
-  ``on_lines`` is told how many lines each chunk read, for a progress bar.
+  ``on_lines`` is told of the lines read every PROGRESS_LINES, for a
+  progress bar.
   """
 
   def __init__(
@@ -67,41 +70,45 @@ class _TallyFileFn(beam.DoFn):
     # Event times are checked against one clock reading per file: a
     # backfill's input is in the past.
     now = datetime.datetime.now(datetime.UTC)
-    tallies, lines, views = {}, 0, 0
+    tallies, lines, malformed = {}, 0, 0
     with readable_file.open() as archive:
       for line in archive:
         lines += 1
-        data = line.rstrip(b'\r\n')
-        try:
-          event, raw_event_time = parse_view(data)
-          event_time, _ = resolve_event_time(
-            raw_event_time, {}, None, None, now, self._max_future_skew_sec
-          )
-        except MalformedEvent as e:
-          self._malformed.inc()
-          self._malformed_log.record(str(e))
-          yield beam.pvalue.TaggedOutput(
-            DEAD_LETTER_TAG, DeadLetter(data, {}, e.reason, e.detail)
-          )
-          continue
-        views += 1
-        seconds = int(event_time.timestamp())
-        start = seconds - seconds % self._window_size_sec
-        key = event.video_id, start
-        tally = tallies.get(key)
-        if tally is None:
-          tally = tallies[key] = self._tally.create_accumulator()
-        self._tally.add_input(tally, event.event_id)
+        dead_letter = self._tally_line(line.rstrip(b'\r\n'), tallies, now)
+        if dead_letter is not None:
+          malformed += 1
+          yield beam.pvalue.TaggedOutput(DEAD_LETTER_TAG, dead_letter)
+        if self._on_lines is not None and lines % PROGRESS_LINES == 0:
+          self._on_lines(PROGRESS_LINES)
         if lines == CHUNK_LINES:
-          yield from self._flush(tallies, lines, views)
-          tallies, lines, views = {}, 0, 0
-    yield from self._flush(tallies, lines, views)
+          yield from self._flush(tallies, lines, malformed)
+          tallies, lines, malformed = {}, 0, 0
+    yield from self._flush(tallies, lines, malformed)
 
-  def _flush(self, tallies, lines, views):
+  def _tally_line(self, data, tallies, now) -> DeadLetter | None:
+    """Adds the line's view to tallies; a DeadLetter if it is malformed."""
+    try:
+      event, raw_event_time = parse_view(data)
+      event_time, _ = resolve_event_time(
+        raw_event_time, {}, None, None, now, self._max_future_skew_sec
+      )
+    except MalformedEvent as e:
+      self._malformed_log.record(str(e))
+      return DeadLetter(data, {}, e.reason, e.detail)
+    seconds = int(event_time.timestamp())
+    key = event.video_id, seconds - seconds % self._window_size_sec
+    tally = tallies.get(key)
+    if tally is None:
+      tally = tallies[key] = self._tally.create_accumulator()
+    self._tally.add_input(tally, event.event_id)
+    return None
+
+  def _flush(self, tallies, lines, malformed):
     self._read.inc(lines)
-    self._from_payload.inc(views)
+    self._malformed.inc(malformed)
+    self._from_payload.inc(lines - malformed)
     if self._on_lines is not None:
-      self._on_lines(lines)
+      self._on_lines(lines % PROGRESS_LINES)
     yield from tallies.items()
 
 
