@@ -10,6 +10,7 @@ Exits 0 only when every count is exact and every message is accounted for.
 
 import argparse
 import contextlib
+import datetime
 import json
 import logging
 import math
@@ -33,6 +34,9 @@ _LOGGER = logging.getLogger(__name__)
 # therefore fire that long after it ends.
 PULL_WAIT_SEC = 30
 _ACCOUNTING_LINE = re.compile(r'Accounting: (\{.*\})')
+_PROGRESS_LINE = re.compile(r'Accounting so far: (\{.*\})')
+# How python -m pipeline stamps its log lines (logging's asctime).
+_LOG_TIME = '%Y-%m-%d %H:%M:%S,%f'
 
 
 class RunReport(NamedTuple):
@@ -161,13 +165,22 @@ def running_pipeline(
     *extra_args,
   ]
   _LOGGER.info('Starting the pipeline, log in %s', log_path)
+  with running_process(command, log_path) as process:
+    yield LocalPipeline(process, log_path)
+
+
+@contextlib.contextmanager
+def running_process(
+  command: Sequence[str], log_path: str
+) -> Iterator[subprocess.Popen]:
+  """Runs command in a session of its own, its output in log_path; always
+  kills the whole session on the way out."""
   with open(log_path, 'w') as log:
     process = subprocess.Popen(
       command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
-
   try:
-    yield LocalPipeline(process, log_path)
+    yield process
   finally:
     if process.poll() is None:
       os.killpg(process.pid, signal.SIGKILL)
@@ -193,6 +206,10 @@ class LocalPipeline:
   @property
   def returncode(self) -> int | None:
     return self._process.poll()
+
+  def progress(self) -> list[tuple[datetime.datetime, dict]]:
+    """(log time, counters) of each progress line logged so far."""
+    return read_progress(self._log_path)
 
   def kill(self) -> None:
     """kill -9: the way a crashed worker goes, with no chance to flush."""
@@ -220,13 +237,24 @@ def _wait_or_kill(process: subprocess.Popen, timeout_sec: float = 60) -> None:
 
 
 def read_accounting(log_path: str) -> dict[str, int]:
-  """The last accounting line the pipeline logged; {} when there is none."""
-  figures = {}
+  """The accounting the pipeline logged as it stopped; {} when none."""
+  samples = _logged_figures(log_path, _ACCOUNTING_LINE)
+  return samples[-1][1] if samples else {}
+
+
+def read_progress(log_path: str) -> list[tuple[datetime.datetime, dict]]:
+  """(log time, counters) of each progress line the pipeline logged."""
+  return _logged_figures(log_path, _PROGRESS_LINE)
+
+
+def _logged_figures(log_path: str, pattern: re.Pattern) -> list:
+  figures = []
   with open(log_path, errors='replace') as log:
     for line in log:
-      match = _ACCOUNTING_LINE.search(line)
+      match = pattern.search(line)
       if match:
-        figures = json.loads(match.group(1))
+        logged_at = datetime.datetime.strptime(line[:23], _LOG_TIME)
+        figures.append((logged_at, json.loads(match.group(1))))
   return figures
 
 

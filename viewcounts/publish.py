@@ -35,6 +35,9 @@ class PublishResult(NamedTuple):
   truth: list[schema.WindowCount]
   # Published messages the truth leaves out: malformed, or no eventTime.
   uncounted: int = 0
+  # (video, window) rows that got a view published after the window ended:
+  # any counter that writes once per window must write these again.
+  late_rows: int = 0
 
   def summary(self) -> str:
     rate = self.published / self.elapsed_sec if self.elapsed_sec else 0.0
@@ -79,6 +82,7 @@ def publish_synthetic(
   max_late_sec: float = 20.0,
   seed: int = 0,
   window_size_sec: int = 60,
+  hot_share: float = 0.0,
   publisher: pubsub_v1.PublisherClient | None = None,
 ) -> PublishResult:
   """Publishes round(rate * duration_sec) synthetic views at rate per second.
@@ -92,10 +96,12 @@ def publish_synthetic(
     raise ValueError('rate must be positive and duration not negative')
   total = round(rate * duration_sec)
   views = synthetic.synthetic_views(
-    videos, zipf_s, late_fraction, max_late_sec, seed
+    videos, zipf_s, late_fraction, max_late_sec, seed, hot_share
   )
   tracker = _Tracker(truth.TruthCounter(window_size_sec))
   retries = random.Random(f'duplicates-{seed}')
+  window_ms = window_size_sec * 1000
+  late_rows = set()
   start = time.monotonic()
   with _client(publisher) as client:
     for index, view in zip(range(total), views, strict=False):
@@ -104,7 +110,10 @@ def publish_synthetic(
       delay = start + index / rate - time.monotonic()
       if delay > _MIN_SLEEP_SEC:
         time.sleep(delay)
-      event_ms = time.time_ns() // 1_000_000 - view.late_by_ms
+      now_ms = time.time_ns() // 1_000_000
+      event_ms = now_ms - view.late_by_ms
+      if now_ms // window_ms > event_ms // window_ms:
+        late_rows.add((view.video_id, event_ms // window_ms))
       data = _json_bytes(synthetic.view_event(view, event_ms))
       # Synthetic eventIds are unique, so the truth need not remember them.
       event = truth.CountableEvent(
@@ -114,7 +123,8 @@ def publish_synthetic(
       if retries.random() < duplicate_fraction:
         tracker.track(client.publish(topic_path, data), None)
     tracker.wait()
-  return tracker.result(time.monotonic() - start)
+  result = tracker.result(time.monotonic() - start)
+  return result._replace(late_rows=len(late_rows))
 
 
 def publish_messages(

@@ -56,6 +56,22 @@ def read_video_counts(
   return _read(table, rows)
 
 
+def read_counts_of_ids_starting(
+  table: Table, id_prefix: str
+) -> list[schema.WindowCount]:
+  """The windows of every video whose id starts with id_prefix.
+
+  The encoding of a row key's video is byte by byte, so those videos' rows
+  are exactly the keys that start with the encoded prefix.
+  """
+  key_prefix = schema.encode_video_id(id_prefix).encode('ascii')
+  rows = RowSet()
+  rows.add_row_range_from_keys(
+    start_key=key_prefix, end_key=_prefix_end(key_prefix)
+  )
+  return _read(table, rows)
+
+
 def read_all_counts(table: Table) -> list[schema.WindowCount]:
   """Every stored window count, in key order (video, then window)."""
   return _read(table, None)

@@ -87,10 +87,14 @@ def synthetic_views(
   late_fraction: float = 0.02,
   max_late_sec: float = 20.0,
   seed: int = 0,
+  hot_share: float = 0.0,
 ) -> Iterator[SyntheticView]:
-  """An endless, deterministic stream of views."""
+  """An endless, deterministic stream of views; a hot_share of them go to
+  the most popular video on top of its Zipf share."""
   if not 0.0 <= late_fraction <= 1.0:
     raise ValueError(f'late_fraction must be in [0, 1], got {late_fraction}')
+  if not 0.0 <= hot_share <= 1.0:
+    raise ValueError(f'hot_share must be in [0, 1], got {hot_share}')
   if max_late_sec < 0:
     raise ValueError(f'max_late_sec must not be negative, got {max_late_sec}')
   rng = random.Random(seed)
@@ -98,7 +102,8 @@ def synthetic_views(
   ranks = ZipfSampler(videos, zipf_s, rng)
   max_late_ms = int(max_late_sec * 1000)
   while True:
-    video_id = catalog[ranks.sample()]
+    hot = hot_share and rng.random() < hot_share
+    video_id = catalog[0 if hot else ranks.sample()]
     event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     user_id = None
     if rng.random() < _USER_ID_FRACTION:

@@ -88,6 +88,14 @@ def test_late_fraction_and_bound():
   assert all(1 <= late_by <= 20_000 for late_by in late)
 
 
+def test_a_hot_share_goes_to_the_most_popular_video():
+  views = _take(10_000, videos=5000, zipf_s=0.0, hot_share=0.5, seed=4)
+  hot = sum(view.video_id == 'video-00000' for view in views)
+
+  # Half the views, plus its 1-in-5,000 share of the uniform rest.
+  assert 4800 < hot < 5200
+
+
 def test_no_late_views_when_fraction_is_zero():
   views = _take(1000, videos=10, late_fraction=0.0, seed=4)
 
@@ -101,6 +109,7 @@ def test_no_late_views_when_fraction_is_zero():
     {'videos': 5, 'late_fraction': 1.5},
     {'videos': 5, 'max_late_sec': -1},
     {'videos': 5, 'zipf_s': -1},
+    {'videos': 5, 'hot_share': 1.1},
   ],
 )
 def test_bad_parameters_fail_early(kwargs):
