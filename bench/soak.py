@@ -21,7 +21,6 @@ import os
 import sys
 import time
 
-from transforms.count import open_after_end_sec
 from viewcounts import emulators, local_run, provision, publish, truth, verify
 from viewcounts.resources import Resources
 
@@ -93,20 +92,15 @@ def soak(args: argparse.Namespace, resources: Resources) -> str:
 
 
 def _report(args, samples, expected, comparison, figures, published) -> str:
-  # Beam keeps a window open past the allowed lateness by the margins of
-  # transforms/count.py; its state is freed only then.
-  window_life_min = (
-    args.window_size_sec + open_after_end_sec(args.allowed_lateness_sec)
-  ) / 60
+  window_life_min = (args.window_size_sec + args.allowed_lateness_sec) / 60
   rows = '\n'.join(
     f'| {t / 60:5.1f} | {n:>9,} | {mib:7.0f} |' for t, n, mib in samples
   )
-  settled_from = window_life_min + 1
-  settled = [mib for t, _, mib in samples if t / 60 >= settled_from]
-  settled_views = [n for t, n, _ in samples if t / 60 >= settled_from]
+  settled = [mib for t, _, mib in samples if t / 60 > 2 * window_life_min]
+  settled_views = [n for t, n, _ in samples if t / 60 > 2 * window_life_min]
   growth = (
     f'{settled[-1] - settled[0]:+.0f} MiB from minute '
-    f'{settled_from:.0f} to the end, '
+    f'{2 * window_life_min:.0f} to the end, '
     f'{_kib_per_thousand(settled, settled_views):.0f} KiB per 1,000 views'
     if len(settled) > 1
     else 'the run was too short to settle'
@@ -141,7 +135,7 @@ def _kib_per_thousand(mib: list[float], views: list[int]) -> float:
 def main() -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--minutes', type=float, default=20)
-  parser.add_argument('--rate', type=float, default=100)
+  parser.add_argument('--rate', type=float, default=40)
   parser.add_argument('--videos', type=int, default=2000)
   parser.add_argument('--window-size-sec', type=int, default=60)
   parser.add_argument('--allowed-lateness-sec', type=int, default=120)
