@@ -6,6 +6,7 @@ with --out it also writes results.md, results.json and chart.png there.
 
     python -m bench --out bench/results           # the full run, ~50 min
     python -m bench --quick --cases mutations     # a smoke run, ~2 min
+    python -m bench --render bench/results        # table and chart again
 
 Cases: mutations (Bigtable mutations per 1,000 views), throughput (views/s
 taken from a stream offered faster, counts exact), latency (publish to
@@ -134,13 +135,8 @@ def _hot_key(sizes, args, work_dir):
   stream = sizes.standard._replace(views=sizes.throughput_views, hot_share=0.5)
   rate = sizes.offered_views_per_sec
   return [
-    cases.run_streaming(
-      PIPELINE, stream, rate, f'{work_dir}/{fanout or "plain"}', flags
-    )._replace(contender=label)
-    for fanout, flags, label in (
-      (None, [], 'without fanout'),
-      (4, ['--hot_key_fanout=4'], 'with_hot_key_fanout(4)'),
-    )
+    cases.run_streaming(PIPELINE, stream, rate, f'{work_dir}/{i}', flags)
+    for i, (_, flags) in enumerate(report.HOT_KEY_RUNS)
   ]
 
 
@@ -167,20 +163,19 @@ CASES = tuple(MEASURES)
 
 def write_results(results: report.Results, out_dir: str) -> None:
   os.makedirs(out_dir, exist_ok=True)
+  with open(os.path.join(out_dir, 'results.json'), 'w') as out:
+    json.dump(report.to_json(results), out, indent=1)
+  render(out_dir)
+
+
+def render(out_dir: str) -> report.Results:
+  """(Re)writes results.md and chart.png from out_dir's results.json."""
+  with open(os.path.join(out_dir, 'results.json')) as saved:
+    results = report.from_json(json.load(saved))
   with open(os.path.join(out_dir, 'results.md'), 'w') as out:
     out.write(report.markdown(results))
-  with open(os.path.join(out_dir, 'results.json'), 'w') as out:
-    json.dump(_plain(results), out, indent=1, default=str)
   report.chart(results, os.path.join(out_dir, 'chart.png'))
-
-
-def _plain(value):
-  """NamedTuples as dicts, all the way down, for JSON."""
-  if hasattr(value, '_asdict'):
-    return {k: _plain(v) for k, v in value._asdict().items()}
-  if isinstance(value, list | tuple):
-    return [_plain(v) for v in value]
-  return value
+  return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,7 +201,16 @@ def main(argv: list[str] | None = None) -> int:
   )
   parser.add_argument('--out', help='directory for the results files')
   parser.add_argument('--work-dir', help='for logs (default: a temp dir)')
+  parser.add_argument(
+    '--render',
+    metavar='DIR',
+    help='run nothing: rewrite DIR/results.md and chart.png from '
+    'DIR/results.json',
+  )
   args = parser.parse_args(argv)
+  if args.render:
+    print(report.markdown(render(args.render)))
+    return 0
   unknown = set(args.cases) - set(CASES)
   if unknown:
     parser.error(f'unknown case(s): {", ".join(sorted(unknown))}')

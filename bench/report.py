@@ -12,6 +12,7 @@ from bench.backfill import BackfillFigures
 from bench.cases import (
   PER_VIEW,
   PIPELINE,
+  Accuracy,
   CrashFigures,
   LatencyFigures,
   StreamingFigures,
@@ -20,6 +21,11 @@ from bench.cases import (
 MUTATIONS_TARGET = 1.10  # at most 10% over the floor
 THROUGHPUT_TARGET = 2000  # views/s
 BACKFILL_TARGET = 4.0  # at most this many times the loop's time
+# The hot_key case's runs, in order, and the pipeline flags of each.
+HOT_KEY_RUNS = (
+  ('without fanout', ()),
+  ('--hot_key_fanout=4', ('--hot_key_fanout=4',)),
+)
 
 
 class Results(NamedTuple):
@@ -31,7 +37,7 @@ class Results(NamedTuple):
   throughput: Sequence[StreamingFigures] = ()  # every run of each contender
   latency: Sequence[LatencyFigures] = ()
   crash: Sequence[CrashFigures] = ()
-  hot_key: Sequence[StreamingFigures] = ()  # without fanout, then with
+  hot_key: Sequence[StreamingFigures] = ()  # as in HOT_KEY_RUNS
   backfill: Sequence[BackfillFigures] = ()
 
 
@@ -166,9 +172,9 @@ def _hot_key(results: Results) -> list[str]:
     '| pipeline | views | views/s | exact |',
     '| --- | ---: | ---: | --- |',
   ]
-  for f in results.hot_key:
+  for (label, _), f in zip(HOT_KEY_RUNS, results.hot_key, strict=False):
     lines.append(
-      f'| {f.contender} | {f.published:,} | {f.views_per_sec:,.0f} '
+      f'| {label} | {f.published:,} | {f.views_per_sec:,.0f} '
       f'| {_exact(f.accuracy)} |'
     )
   return lines + ['']
@@ -198,6 +204,36 @@ def _backfill(results: Results) -> list[str]:
     f'{_verdict(slowdown <= BACKFILL_TARGET)}.',
   ]
   return lines + ['']
+
+
+def to_json(value):
+  """Results as plain dicts and lists, NamedTuples all the way down."""
+  if hasattr(value, '_asdict'):
+    return {k: to_json(v) for k, v in value._asdict().items()}
+  if isinstance(value, list | tuple):
+    return [to_json(v) for v in value]
+  return value
+
+
+def from_json(data: dict) -> Results:
+  """The Results that to_json made."""
+
+  def streaming(d):
+    return StreamingFigures(**{**d, 'accuracy': Accuracy(**d['accuracy'])})
+
+  def crash(d):
+    return CrashFigures(**{**d, 'accuracy': Accuracy(**d['accuracy'])})
+
+  return Results(
+    command=data['command'],
+    offered_views_per_sec=data['offered_views_per_sec'],
+    mutations=[streaming(d) for d in data['mutations']],
+    throughput=[streaming(d) for d in data['throughput']],
+    latency=[LatencyFigures(**d) for d in data['latency']],
+    crash=[crash(d) for d in data['crash']],
+    hot_key=[streaming(d) for d in data['hot_key']],
+    backfill=[BackfillFigures(**d) for d in data['backfill']],
+  )
 
 
 def chart(results: Results, path: str) -> None:
@@ -283,7 +319,7 @@ def _crash_panel(results):
 def _hot_key_panel(results):
   if not results.hot_key:
     return None
-  labels = [f.contender for f in results.hot_key]
+  labels = [label for label, _ in HOT_KEY_RUNS][: len(results.hot_key)]
   values = [f.views_per_sec for f in results.hot_key]
   return 'Hot key (half the views): views/s', labels, values, 'views/s'
 

@@ -1,6 +1,7 @@
 """The benchmark's figures are computed right: each from known inputs."""
 
 import datetime
+import json
 import math
 
 import pytest
@@ -148,3 +149,15 @@ def test_the_chart_is_a_png(tmp_path):
   path = tmp_path / 'chart.png'
   report.chart(full_results(), str(path))
   assert path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_results_survive_json_and_render_the_same(tmp_path):
+  results = full_results()
+  data = json.loads(json.dumps(report.to_json(results)))
+  assert report.from_json(data) == results
+  assert report.markdown(report.from_json(data)) == report.markdown(results)
+
+
+def test_hot_key_rows_are_named_by_their_flags():
+  text = report.markdown(full_results())
+  assert '| without fanout | 2,000 | 200 | yes |' in text
