@@ -8,13 +8,17 @@ keeps state, and timers, for every (video, window) still open, so each scan
 grows with them, and the scans take turns with the bundles: a profile of a
 local backlog run put a third of its time in them.
 
-This lets a round skip the scan when the last one was less than
-SCAN_EVERY_SEC ago; bundles are still handed on every round. A due timer
-(a window's pane, an early firing, an expiry) therefore fires up to
-SCAN_EVERY_SEC later than it would have, which no pane of a streaming run
-notices. It is applied by ``pipeline.run`` for local runs only, not to
-TestStream tests, whose panes depend on timers firing before the stream's
-next event; it is a no-op once applied.
+This lets a round skip the scan while bundles are running and the last
+scan was less than SCAN_EVERY_SEC ago; bundles are still handed on every
+round. A due timer (a window's pane, an early firing, an expiry) therefore
+fires up to SCAN_EVERY_SEC later than it would have, which no pane of a
+streaming run notices. A round with nothing running always scans: it is
+then about to start a Pub/Sub pull, which can block for 30 s on a quiet
+stream, and a due timer must not wait behind it.
+
+It is applied by ``pipeline.run`` for local runs only, not to TestStream
+tests, whose panes depend on timers firing before the stream's next event;
+it is a no-op once applied.
 """
 
 import functools
@@ -37,8 +41,9 @@ def scan_for_timers_less_often(
   @functools.wraps(fire_timers)
   def fire_timers_at_most_every_interval(self):
     now = time.monotonic()
-    if now - last_scan[0] < SCAN_EVERY_SEC:
-      return False  # no timers fired: the round may add more input
+    if self._is_executing() and now - last_scan[0] < SCAN_EVERY_SEC:
+      # No timers fired; with bundles running, the round adds no input.
+      return False
     last_scan[0] = now
     return fire_timers(self)
 

@@ -14,8 +14,12 @@ from pipeline.direct_runner_monitor import (
 
 
 class Monitor:
-  def __init__(self):
+  def __init__(self, executing=True):
     self.scans = 0
+    self.executing = executing
+
+  def _is_executing(self):
+    return self.executing
 
   def _fire_timers(self):
     self.scans += 1
@@ -37,6 +41,10 @@ def test_the_monitor_scans_for_timers_at_most_once_an_interval(monkeypatch):
   now[0] += SCAN_EVERY_SEC
   assert monitor._fire_timers() is True
   assert monitor.scans == 2
+  # With nothing running, the next round would block in a pull: it scans.
+  monitor.executing = False
+  assert monitor._fire_timers() is True
+  assert monitor.scans == 3
 
 
 class ParDoEvaluator:
