@@ -69,16 +69,21 @@ class CountDistinctViewsFn(beam.CombineFn):
 
 
 def view_windowing(
-  window_size_sec: int, allowed_lateness_sec: int, early_firing_sec: int | None
+  window_size_sec: int,
+  allowed_lateness_sec: int,
+  early_firing_sec: int | None,
+  accumulation_mode=trigger.AccumulationMode.ACCUMULATING,
 ) -> beam.WindowInto:
   """Panes at the watermark, for each late view, and optionally early.
 
   Accumulating: every pane carries the window's whole count so far, so a
   write of the newest pane is always the best answer, and a lost or
-  repeated pane is harmless. DropTooLateViews enforces the user's allowed
-  lateness; Beam's is wider by two margins: one for a view on its way from
-  the gate to the tally, one for the tally's last pane on its way to the
-  next keyed step, so that no runner drops either as late.
+  repeated pane is harmless. (Only a step whose panes are merged again
+  downstream, as _TallyInShards does, discards.) DropTooLateViews enforces
+  the user's allowed lateness; Beam's is wider by two margins: one for a
+  view on its way from the gate to the tally, one for the tally's last
+  pane on its way to the next keyed step, so that no runner drops either
+  as late.
   """
   early = (
     trigger.AfterProcessingTime(early_firing_sec) if early_firing_sec else None
@@ -86,7 +91,7 @@ def view_windowing(
   return beam.WindowInto(
     window.FixedWindows(window_size_sec),
     trigger=trigger.AfterWatermark(early=early, late=trigger.AfterCount(1)),
-    accumulation_mode=trigger.AccumulationMode.ACCUMULATING,
+    accumulation_mode=accumulation_mode,
     allowed_lateness=open_after_end_sec(allowed_lateness_sec),
   )
 
@@ -163,18 +168,18 @@ class CountViewsPerWindow(beam.PTransform):
     self._hot_key_fanout = hot_key_fanout
 
   def expand(self, views):
-    windowing = view_windowing(
+    windows = (
       self._window_size_sec,
       self._allowed_lateness_sec,
       self._early_firing_sec,
     )
     tally = beam.CombinePerKey(CountDistinctViewsFn())
     if self._hot_key_fanout:
-      tally = _TallyInShards(self._hot_key_fanout, windowing)
+      tally = _TallyInShards(self._hot_key_fanout, windows)
     return (
       views
       | 'KeyByVideo' >> beam.Map(_video_and_event_id)
-      | 'FixedWindows' >> windowing
+      | 'FixedWindows' >> view_windowing(*windows)
       | 'TallyPerVideo' >> tally
       | 'KeepPanesThatAddViews'
       >> beam.ParDo(
@@ -198,34 +203,23 @@ class _TallyInShards(beam.PTransform):
   (tests/pipeline/test_hot_key.py); this keeps the lateness.
   """
 
-  def __init__(self, shards: int, windowing: beam.WindowInto):
+  def __init__(self, shards: int, windows: tuple):
+    """windows: view_windowing's arguments."""
     super().__init__()
     self._shards = shards
-    self._windowing = windowing.windowing
+    self._windows = windows
 
   def expand(self, video_views):
-    w = self._windowing
     return (
       video_views
       | 'KeyByShard' >> beam.Map(_shard_key, self._shards)
       # Discarding, so that each shard pane carries only what is new and
       # the merge below, accumulating, adds each view once.
       | 'ShardWindows'
-      >> beam.WindowInto(
-        w.windowfn,
-        trigger=w.triggerfn,
-        accumulation_mode=trigger.AccumulationMode.DISCARDING,
-        allowed_lateness=w.allowed_lateness,
-      )
+      >> view_windowing(*self._windows, trigger.AccumulationMode.DISCARDING)
       | 'TallyPerShard' >> beam.CombinePerKey(_PartialTallyFn())
       | 'DropShard' >> beam.Map(_drop_shard)
-      | 'VideoWindows'
-      >> beam.WindowInto(
-        w.windowfn,
-        trigger=w.triggerfn,
-        accumulation_mode=w.accumulation_mode,
-        allowed_lateness=w.allowed_lateness,
-      )
+      | 'VideoWindows' >> view_windowing(*self._windows)
       | 'MergeShards' >> beam.CombinePerKey(MergeViewTalliesFn())
     )
 
@@ -258,8 +252,9 @@ class _PartialTallyFn(CountDistinctViewsFn):
 class MergeViewTalliesFn(beam.CombineFn):
   """Partial CountDistinctViewsFn accumulators -> one ViewTally.
 
-  For tallies made outside a CombinePerKey (TallyArchivedViews); merging
-  the eventId sets keeps a view seen in two of them counted once.
+  For tallies made in parts (TallyArchivedViews' chunks, _TallyInShards'
+  shards); merging the eventId sets keeps a view seen in two of them
+  counted once.
   """
 
   def __init__(self):

@@ -62,21 +62,26 @@ def exact_last_panes(panes):
   assert last_panes(panes) == {'v_hot': HOT_VIEWS, 'v_cold': 1}, panes
 
 
-@pytest.mark.parametrize('fanout', [None, 4])
-def test_c9_a_hot_key_is_counted_exactly_with_and_without_fanout(fanout):
-  flags = {'early_firing_sec': 1}
+def check_panes(test_stream, check, fanout, **flags):
+  """Runs the pipeline over test_stream, with --hot_key_fanout when fanout,
+  and asserts check on its panes."""
   if fanout:
     flags['hot_key_fanout'] = fanout
   p = TestPipeline(runner=LOCAL_RUNNER, options=options(**flags))
   outputs = build_pipeline(
     p,
     p.options,
-    source=hot_key_stream(),
+    source=test_stream,
     clock=clock_at(TEST_CLOCK),
     write_results=False,
   )
-  assert_that(outputs.counts | beam.ParDo(DescribePane()), exact_last_panes)
+  assert_that(outputs.counts | beam.ParDo(DescribePane()), check)
   p.run().wait_until_finish()
+
+
+@pytest.mark.parametrize('fanout', [None, 4])
+def test_c9_a_hot_key_is_counted_exactly_with_and_without_fanout(fanout):
+  check_panes(hot_key_stream(), exact_last_panes, fanout, early_firing_sec=1)
 
 
 def late_hot_views_stream() -> TestStream:
@@ -98,17 +103,7 @@ def late_hot_views_stream() -> TestStream:
 def test_late_views_of_a_fanned_out_video_are_counted(fanout):
   # Beam 2.77's with_hot_key_fanout re-windows its intermediate steps
   # without the allowed lateness, so they dropped late views silently.
-  flags = {'hot_key_fanout': fanout} if fanout else {}
-  p = TestPipeline(runner=LOCAL_RUNNER, options=options(**flags))
-  outputs = build_pipeline(
-    p,
-    p.options,
-    source=late_hot_views_stream(),
-    clock=clock_at(TEST_CLOCK),
-    write_results=False,
-  )
-  assert_that(outputs.counts | beam.ParDo(DescribePane()), all_70_counted)
-  p.run().wait_until_finish()
+  check_panes(late_hot_views_stream(), all_70_counted, fanout)
 
 
 def all_70_counted(panes):
