@@ -9,7 +9,6 @@ messages or rows.
 """
 
 import contextlib
-import datetime
 import json
 import logging
 import os
@@ -29,7 +28,7 @@ from viewcounts import (
   provision,
   publish,
   query,
-  times,
+  synthetic,
   verify,
 )
 from viewcounts.resources import Resources
@@ -107,15 +106,13 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 
 def compare(truth: Sequence[schema.WindowCount], stored) -> Accuracy:
-  def key(count):
-    return count.video_id, count.window_start, count.window_size_sec
-
-  expected = {key(c): c.views for c in truth}
-  found = {key(c): c.views for c in stored}
-  over = sum(max(found.get(k, 0) - v, 0) for k, v in expected.items())
-  over += sum(v for k, v in found.items() if k not in expected)
-  under = sum(max(v - found.get(k, 0), 0) for k, v in expected.items())
-  return Accuracy(verify.compare(truth, stored).exact, over, under)
+  comparison = verify.compare(truth, stored)
+  wrong = [found.views - expected.views for expected, found in comparison.wrong]
+  over = sum(d for d in wrong if d > 0)
+  over += sum(c.views for c in comparison.unexpected)
+  under = sum(-d for d in wrong if d < 0)
+  under += sum(c.views for c in comparison.missing)
+  return Accuracy(comparison.exact, over, under)
 
 
 def taken_rate(
@@ -296,13 +293,9 @@ class _Probes:
   def publish_while(self, load: threading.Thread, every_sec: float) -> None:
     while load.is_alive():
       video_id = f'{PROBE_PREFIX}{self.sent:05d}'
-      data = json.dumps(
-        {
-          'videoId': video_id,
-          'eventId': f'probe-event-{self.sent}',
-          'eventTime': times.format_rfc3339(utc_now(), millis=True),
-        }
-      ).encode()
+      probe = synthetic.SyntheticView(video_id, f'probe-{self.sent}', None, 0)
+      event = synthetic.view_event(probe, time.time_ns() // 1_000_000)
+      data = json.dumps(event).encode()
       self._publisher.publish(self._resources.topic_path, data).result()
       self._sent_at[video_id] = time.monotonic()
       self.sent += 1
@@ -488,7 +481,3 @@ class _CounterProcess:
         break
       time.sleep(1)
     return compare(truth, query.read_all_counts(table))
-
-
-def utc_now() -> datetime.datetime:
-  return datetime.datetime.now(datetime.UTC)

@@ -101,7 +101,7 @@ def run_backfill(
       | 'DeadLettersAsJson' >> beam.Map(dead_letter_json)
       | 'WriteDeadLetters' >> beam.io.WriteToText(dead_letter_prefix)
     )
-  with tqdm.tqdm(unit=' views', desc='backfill', mininterval=0.5) as bar:
+  with tqdm.tqdm(unit=' lines', desc='backfill', mininterval=0.5) as bar:
     progress.bar = bar
     try:
       result = p.run()

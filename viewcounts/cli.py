@@ -455,6 +455,7 @@ def _add_backfill(commands, common) -> None:
 def _run_backfill(args) -> int:
   # Beam is slow to import; only this command needs it.
   from pipeline import backfill
+  from transforms import accounting
 
   if args.window_size_sec <= 0:
     raise ValueError('--window-size-sec must be a positive number of seconds')
@@ -468,13 +469,10 @@ def _run_backfill(args) -> int:
   )
   for name, value in figures.items():
     print(f'  {name:<30} {value:>10,}')
-  counted = figures['views_counted'] + figures['views_duplicate']
-  accounted = counted + figures['views_malformed']
-  print(
-    'Every line accounted for: '
-    + ('yes' if accounted == figures['views_read'] else 'NO')
-  )
-  return 0 if accounted == figures['views_read'] else 1
+  accounted = sum(figures[name] for name in accounting.OUTCOMES)
+  balanced = accounted == figures[accounting.READ]
+  print(f'Every line accounted for: {"yes" if balanced else "NO"}')
+  return 0 if balanced else 1
 
 
 def _add_top(commands, common) -> None:
